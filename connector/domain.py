@@ -1,0 +1,292 @@
+"""Domain types shared by every layer: events in, decisions out.
+
+Nothing here imports Flask, SQLAlchemy or any vendor library, so `rules/`, `webhooks/`
+and `adapters/` can depend on this module alone (DESIGN.md, "Folders").
+
+Events are what receivers, forms and sync produce and what the inbox stores; decisions
+are what rules return and what the outbox delivers. Both serialise to plain JSON with
+`to_json()` / `event_from_json()` / `decision_from_json()` so a stored row can be
+replayed by any process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Literal, TypeVar, Union
+
+T = TypeVar("T")
+
+
+class Role(enum.StrEnum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+    STAFF = "staff"
+
+
+class PersonStatus(enum.StrEnum):
+    APPLICANT = "applicant"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REMOVED = "removed"
+
+
+class PairingStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class MeetingKind(enum.StrEnum):
+    INTRO = "intro"
+    REGULAR = "regular"
+    CLOSING = "closing"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every domain event. `kind` is the stable name stored in the inbox."""
+
+    kind: ClassVar[str]
+    platform: str
+
+
+@dataclass(frozen=True)
+class MeetingStarted(Event):
+    kind: ClassVar[str] = "meeting.started"
+    meeting_id: str
+    instance_uuid: str
+    started_at: datetime
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class MeetingEnded(Event):
+    kind: ClassVar[str] = "meeting.ended"
+    meeting_id: str
+    instance_uuid: str
+    started_at: datetime
+    ended_at: datetime
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class ParticipantJoined(Event):
+    kind: ClassVar[str] = "participant.joined"
+    meeting_id: str
+    instance_uuid: str
+    participant_key: str
+    at: datetime
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class ParticipantLeft(Event):
+    kind: ClassVar[str] = "participant.left"
+    meeting_id: str
+    instance_uuid: str
+    participant_key: str
+    at: datetime
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingFile:
+    file_id: str
+    file_type: str
+    recording_type: str
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordingAvailable(Event):
+    """A recording or transcript of a meeting instance is ready on the platform."""
+
+    kind: ClassVar[str] = "recording.available"
+    meeting_id: str
+    instance_uuid: str
+    started_at: datetime
+    files: tuple[RecordingFile, ...]
+    host_email: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingRemoved(Event):
+    kind: ClassVar[str] = "recording.removed"
+    meeting_id: str
+    instance_uuid: str
+    permanently: bool
+    file_ids: tuple[str, ...] = ()
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        MeetingStarted,
+        MeetingEnded,
+        ParticipantJoined,
+        ParticipantLeft,
+        RecordingAvailable,
+        RecordingRemoved,
+    )
+}
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a rule asks for. `key` makes the effect idempotent end to end."""
+
+    kind: ClassVar[str]
+    key: str
+    rule_id: str
+    reason: str
+    pairing_id: int | None = None
+    policy_version: str = ""
+
+
+@dataclass(frozen=True)
+class Task(Decision):
+    kind: ClassVar[str] = "task"
+    title: str = ""
+    priority: Priority = Priority.NORMAL
+    due: datetime | None = None
+    audience: str = "coordinator"
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class Alert(Decision):
+    kind: ClassVar[str] = "alert"
+    title: str = ""
+    priority: Priority = Priority.HIGH
+    audience: str = "coordinator"
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class RecordingAction(Decision):
+    """An action on stored recordings of one meeting: `restrict` keeps them for review only."""
+
+    kind: ClassVar[str] = "recording"
+    action: Literal["restrict", "trash"] = "restrict"
+    meeting_id: int | None = None
+
+
+DECISION_TYPES: dict[str, type[Decision]] = {
+    cls.kind: cls for cls in (Task, Alert, RecordingAction)
+}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_json(obj: Event | Decision) -> dict[str, Any]:
+    """Plain-JSON form of an event or decision, tagged with its kind."""
+    return {"kind": obj.kind, **{f.name: _dump(getattr(obj, f.name)) for f in _fields(obj)}}
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    return _load_tagged(data, EVENT_TYPES)
+
+
+def decision_from_json(data: dict[str, Any]) -> Decision:
+    return _load_tagged(data, DECISION_TYPES)
+
+
+def _fields(obj: Any) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(obj)
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_dump(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def _load_tagged(data: dict[str, Any], registry: dict[str, type[T]]) -> T:
+    kind = data.get("kind")
+    cls = registry.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown kind {kind!r}")
+    return _load(cls, {k: v for k, v in data.items() if k != "kind"})
+
+
+def _load(cls: type[T], data: dict[str, Any]) -> T:
+    hints = typing.get_type_hints(cls)
+    kwargs = {
+        f.name: _coerce(hints[f.name], data[f.name])
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in data
+    }
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(inner[0], value)
+    if origin is tuple:
+        return tuple(_coerce(typing.get_args(hint)[0], v) for v in value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if dataclasses.is_dataclass(hint):
+        return _load(hint, value)  # type: ignore[arg-type]
+    return value
+
+
+__all__ = [
+    "DECISION_TYPES",
+    "EVENT_TYPES",
+    "Alert",
+    "Decision",
+    "Event",
+    "MeetingEnded",
+    "MeetingKind",
+    "MeetingStarted",
+    "PairingStatus",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "PersonStatus",
+    "Priority",
+    "RecordingAction",
+    "RecordingAvailable",
+    "RecordingFile",
+    "RecordingRemoved",
+    "Role",
+    "Task",
+    "decision_from_json",
+    "event_from_json",
+    "to_json",
+]

@@ -1,0 +1,150 @@
+"""The outbox: each decision carried out once, retried with backoff, then dead-lettered.
+
+Rows are claimed with a lease (`status = 'delivering'`, `lease_until`), so the HTTP call to a
+host happens outside any database transaction. A process that dies mid-delivery leaves the
+lease to expire and the row is delivered again; hosts upsert on the decision key, so the
+second delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from adapters.base import HostSystem
+from connector import audit
+from connector.backoff import next_attempt
+from connector.clock import Clock
+from connector.domain import Alert, Decision, RecordingAction, Task, decision_from_json
+from connector.errors import AdapterError, RateLimited
+from connector.settings import Settings
+from connector.store.db import Store
+from connector.store.models import OutboxItem, Recording
+
+log = logging.getLogger("connector.outbox")
+
+
+class Outbox:
+    def __init__(self, store: Store, settings: Settings, host: HostSystem, clock: Clock) -> None:
+        self._store = store
+        self._settings = settings.outbox
+        self._host = host
+        self._clock = clock
+
+    def run_once(self, limit: int = 50) -> int:
+        """Deliver the rows that are due; the number attempted."""
+        claimed = self._claim(limit)
+        for item_id, decision in claimed:
+            self._deliver(item_id, decision)
+        return len(claimed)
+
+    def _claim(self, limit: int) -> list[tuple[int, Decision]]:
+        now = self._clock.now()
+        lease = now + timedelta(seconds=self._settings.lease_seconds)
+        with self._store.session() as session:
+            due = (
+                select(OutboxItem.id)
+                .where(
+                    or_(
+                        and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
+                        # a delivery whose process died: its lease ran out
+                        and_(OutboxItem.status == "delivering", OutboxItem.lease_until < now),
+                    )
+                )
+                .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(session.scalars(due))
+            if not ids:
+                return []
+            rows = session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids))
+                .values(status="delivering", lease_until=lease, attempts=OutboxItem.attempts + 1)
+                .returning(OutboxItem.id, OutboxItem.decision)
+            ).all()
+        return sorted((row.id, decision_from_json(row.decision)) for row in rows)
+
+    def _deliver(self, item_id: int, decision: Decision) -> None:
+        try:
+            self._carry_out(decision)
+        except AdapterError as exc:
+            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+            self._failed(item_id, exc, retryable=exc.retryable, retry_after=retry_after)
+            return
+        except Exception as exc:  # a bug or an unknown failure: retry, then dead-letter
+            self._failed(item_id, exc, retryable=True, retry_after=None)
+            return
+        with self._store.session() as session:
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.status == "delivering")
+                .values(status="done", delivered_at=self._clock.now(), last_error=None)
+            )
+        log.info("outbox delivered id=%s key=%s", item_id, decision.key)
+
+    def _carry_out(self, decision: Decision) -> None:
+        match decision:
+            case Task():
+                self._host.upsert_task(decision, decision.key)
+            case Alert():
+                self._host.upsert_alert(decision, decision.key)
+            case RecordingAction(action="restrict"):
+                with self._store.session() as session:
+                    restrict_recordings(session, decision, self._clock)
+            case _:
+                raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
+
+    def _failed(
+        self, item_id: int, exc: Exception, *, retryable: bool, retry_after: float | None
+    ) -> None:
+        now = self._clock.now()
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with self._store.session() as session:
+            item = session.get_one(OutboxItem, item_id)
+            item.last_error = error
+            item.lease_until = None
+            if not retryable or item.attempts >= self._settings.max_attempts:
+                item.status = "dead"
+                log.error("outbox dead-lettered id=%s error=%s", item_id, type(exc).__name__)
+                return
+            item.status = "pending"
+            item.next_attempt_at = next_attempt(
+                now,
+                item.attempts,
+                initial=self._settings.backoff_initial_seconds,
+                maximum=self._settings.backoff_max_seconds,
+                retry_after=retry_after,
+            )
+            log.warning(
+                "outbox failed id=%s attempt=%d error=%s retry_at=%s",
+                item_id,
+                item.attempts,
+                type(exc).__name__,
+                item.next_attempt_at.isoformat(),
+            )
+
+
+def restrict_recordings(session: Session, action: RecordingAction, clock: Clock) -> None:
+    """Keep a meeting's recordings for review or dispute only, and say so in the audit log."""
+    recordings = session.scalars(
+        select(Recording).where(
+            Recording.meeting_id == action.meeting_id, Recording.restricted.is_(False)
+        )
+    ).all()
+    for recording in recordings:
+        recording.restricted = True
+        audit.record(
+            session,
+            clock.now(),
+            f"rule:{action.rule_id}",
+            "recording.restricted",
+            "recording",
+            recording.id,
+            meeting_id=action.meeting_id,
+            reason=action.reason,
+        )

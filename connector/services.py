@@ -1,0 +1,75 @@
+"""The objects one process needs, built once from the settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from adapters.base import HostSystem
+from connector.clock import Clock, SystemClock
+from connector.inbox import Inbox
+from connector.local_host import LocalHost
+from connector.outbox import Outbox
+from connector.runner import Runner
+from connector.settings import Settings
+from connector.store.db import Store
+
+log = logging.getLogger("connector.background")
+
+
+def build_host(settings: Settings, store: Store, clock: Clock) -> HostSystem:
+    """The configured host. Vendor hosts join this table as their adapters land."""
+    hosts = {"local": lambda: LocalHost(store, clock)}
+    return hosts[settings.host.adapter]()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    clock: Clock = field(default_factory=SystemClock)
+    host: HostSystem = field(init=False)
+    inbox: Inbox = field(init=False)
+    runner: Runner = field(init=False)
+    outbox: Outbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.host = build_host(self.settings, self.store, self.clock)
+        self.inbox = Inbox(self.store, self.clock)
+        self.runner = Runner(self.store, self.settings, self.clock)
+        self.outbox = Outbox(self.store, self.settings, self.host, self.clock)
+
+    def drain(self, rounds: int = 100) -> None:
+        """Run the runner and the outbox until neither has work (bounded); for CLI and tests."""
+        for _ in range(rounds):
+            if not self.runner.run_once() + self.outbox.run_once():
+                return
+
+
+class Background:
+    """The in-process runner and outbox loop of the embedded default, on a daemon thread."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="connector-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        interval = self._services.settings.runner.poll_interval_seconds
+        log.info("background runner started")
+        while not self._stop.is_set():
+            try:
+                busy = self._services.runner.run_once() + self._services.outbox.run_once()
+            except Exception:  # the store may be down; keep the loop alive and retry
+                log.exception("background round failed")
+                busy = 0
+            if not busy:
+                self._stop.wait(interval)

@@ -1,0 +1,376 @@
+"""Settings: one TOML file, validated once at start, every error reported together, then frozen.
+
+Secrets are never values in the file, only references such as `"env:ZOOM_WEBHOOK_SECRET"`;
+they load as `Secret` objects whose `repr` is masked, so they cannot leak into a log line.
+With no file at all the embedded default applies: SQLite under `./var/`, the `local` host
+and the in-process runner.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError, post_load, validate, validates
+from marshmallow import fields as mf
+
+from rules import RULES_BY_ID
+
+_ENV: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("env")
+_LENIENT: contextvars.ContextVar[bool] = contextvars.ContextVar("lenient", default=False)
+_ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+
+HOST_ADAPTERS = ("local",)  # grows with adapters.HOSTS; validated here so typos fail early
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `errors` holds one `key.path: message` line per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("invalid configuration:\n  " + "\n  ".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret resolved from the environment. Its repr never shows the value."""
+
+    ref: str
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return f"<secret {self.ref}>"
+
+
+class SecretField(mf.Field[Secret | None]):
+    """Accepts only `env:NAME` and resolves it; a missing variable is an error naming it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret | None:
+        match = _ENV_REF.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValidationError('must be a reference such as "env:NAME", never the secret itself')
+        name = match.group(1)
+        resolved = _ENV.get(os.environ).get(name)
+        if not resolved:
+            if _LENIENT.get():
+                return None
+            raise ValidationError(f"environment variable {name} is not set")
+        return Secret(value, resolved)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class ConnectorSettings:
+    database_url: str = "sqlite:///var/connector.db"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: Secret | None = None
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    threads: int = 4
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    tokens: tuple[Secret, ...] = ()
+    coordinator_tokens: tuple[Secret, ...] = ()
+    safeguarding_tokens: tuple[Secret, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    enabled: bool = True
+    poll_interval_seconds: float = 0.5
+    batch_size: int = 50
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    max_attempts: int = 8
+    backoff_initial_seconds: float = 2.0
+    backoff_max_seconds: float = 3600.0
+    lease_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    adapter: str = "local"
+
+
+@dataclass(frozen=True)
+class ZoomSettings:
+    webhook_secret: Secret | None = None
+    timestamp_tolerance_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    policy_version: str = "2025-01"
+    approved_platforms: tuple[str, ...] = ("zoom", "teams", "meet")
+    in_person_allowed: bool = True
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    enabled: bool = True
+    params: Any = None  # the rule's own Params dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    connector: ConnectorSettings = ConnectorSettings()
+    server: ServerSettings = ServerSettings()
+    admin: AdminSettings = AdminSettings()
+    runner: RunnerSettings = RunnerSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    host: HostSettings = HostSettings()
+    zoom: ZoomSettings = ZoomSettings()
+    policy: PolicySettings = PolicySettings()
+    rules: Mapping[str, RuleSettings] = field(default_factory=dict)
+    source: str = "embedded default"
+
+    def rule(self, rule_id: str) -> RuleSettings:
+        rule = RULES_BY_ID[rule_id]
+        return self.rules.get(rule_id) or RuleSettings(params=rule.Params())
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+class _Section(Schema):
+    target: type[Any]
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        return self.target(**data)
+
+
+class ConnectorSchema(_Section):
+    target = ConnectorSettings
+    database_url = mf.String(validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://"))
+    public_url = mf.Url(require_tld=False)
+    secret_key = SecretField()
+    timezone = mf.String()
+    log_level = mf.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+
+    @validates("timezone")
+    def _known_zone(self, value: str, **_: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"unknown time zone {value!r}") from exc
+
+
+class ServerSchema(_Section):
+    target = ServerSettings
+    host = mf.String()
+    port = mf.Integer(validate=validate.Range(1, 65535))
+    workers = mf.Integer(validate=validate.Range(1, 64))
+    threads = mf.Integer(validate=validate.Range(1, 256))
+
+
+class AdminSchema(_Section):
+    target = AdminSettings
+    tokens = mf.List(SecretField())
+    coordinator_tokens = mf.List(SecretField())
+    safeguarding_tokens = mf.List(SecretField())
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        return AdminSettings(**{k: tuple(s for s in v if s is not None) for k, v in data.items()})
+
+
+class RunnerSchema(_Section):
+    target = RunnerSettings
+    enabled = mf.Boolean()
+    poll_interval_seconds = mf.Float(validate=validate.Range(0.01, 60))
+    batch_size = mf.Integer(validate=validate.Range(1, 10_000))
+    max_attempts = mf.Integer(validate=validate.Range(1, 100))
+
+
+class OutboxSchema(_Section):
+    target = OutboxSettings
+    max_attempts = mf.Integer(validate=validate.Range(1, 100))
+    backoff_initial_seconds = mf.Float(validate=validate.Range(0.01, 3600))
+    backoff_max_seconds = mf.Float(validate=validate.Range(1, 86_400))
+    lease_seconds = mf.Float(validate=validate.Range(1, 3600))
+
+
+class HostSchema(_Section):
+    target = HostSettings
+    adapter = mf.String(validate=validate.OneOf(HOST_ADAPTERS))
+
+
+class ZoomSchema(_Section):
+    target = ZoomSettings
+    webhook_secret = SecretField()
+    timestamp_tolerance_seconds = mf.Integer(validate=validate.Range(30, 3600))
+
+
+class VideoSchema(Schema):
+    zoom = mf.Nested(ZoomSchema)
+
+
+class PolicySchema(_Section):
+    target = PolicySettings
+    policy_version = mf.String(validate=validate.Length(1, 32))
+    approved_platforms = mf.List(
+        mf.String(validate=validate.OneOf(["zoom", "teams", "meet", "in_person"]))
+    )
+    in_person_allowed = mf.Boolean()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        if "approved_platforms" in data:
+            data["approved_platforms"] = tuple(data["approved_platforms"])
+        return PolicySettings(**data)
+
+
+class RulesField(mf.Field[dict[str, RuleSettings]]):
+    """`[rules.<id>]` tables: a known rule id, `enabled`, and that rule's own parameters."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("must be a table of rule ids")
+        errors: dict[str, Any] = {}
+        result: dict[str, RuleSettings] = {}
+        for rule_id, table in value.items():
+            rule = RULES_BY_ID.get(rule_id)
+            if rule is None:
+                errors[rule_id] = [f"unknown rule; known: {', '.join(sorted(RULES_BY_ID))}"]
+                continue
+            try:
+                result[rule_id] = _rule_settings(rule.Params, table)
+            except ValidationError as exc:
+                errors[rule_id] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+
+def _rule_settings(params_cls: type[Any], table: Any) -> RuleSettings:
+    if not isinstance(table, dict):
+        raise ValidationError("must be a table")
+    table = dict(table)
+    enabled = table.pop("enabled", True)
+    errors: dict[str, list[str]] = {}
+    if not isinstance(enabled, bool):
+        errors["enabled"] = ["must be true or false"]
+    known = {f.name: f for f in fields(params_cls)} if is_dataclass(params_cls) else {}
+    for key, val in table.items():
+        default = getattr(params_cls(), key, None)
+        if key not in known:
+            errors[key] = ["unknown parameter"]
+        elif type(val) is not type(default):
+            errors[key] = [f"must be {type(default).__name__}, like the default {default!r}"]
+    if errors:
+        raise ValidationError(errors)
+    return RuleSettings(enabled=enabled, params=params_cls(**table))
+
+
+class SettingsSchema(Schema):
+    connector = mf.Nested(ConnectorSchema)
+    server = mf.Nested(ServerSchema)
+    admin = mf.Nested(AdminSchema)
+    runner = mf.Nested(RunnerSchema)
+    outbox = mf.Nested(OutboxSchema)
+    host = mf.Nested(HostSchema)
+    video = mf.Nested(VideoSchema)
+    policy = mf.Nested(PolicySchema)
+    rules = RulesField()
+
+
+# --------------------------------------------------------------------------- loading
+
+EMBEDDED_DEFAULT = """
+[admin]
+tokens = ["env:CONNECTOR_ADMIN_TOKEN"]
+[video.zoom]
+webhook_secret = "env:ZOOM_WEBHOOK_SECRET"
+"""
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Load and validate `path` (or `$CONNECTOR_CONFIG`, or the embedded default)."""
+    env = os.environ if env is None else env
+    path = path or env.get("CONNECTOR_CONFIG") or None
+    if path is None:
+        return parse_settings(tomllib.loads(EMBEDDED_DEFAULT), env, "embedded default", True)
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
+    return parse_settings(document, env, str(path))
+
+
+def parse_settings(
+    document: Mapping[str, Any], env: Mapping[str, str], source: str, lenient: bool = False
+) -> Settings:
+    """Validate a parsed TOML document; secrets missing from `env` are errors unless lenient."""
+    env_token, lenient_token = _ENV.set(env), _LENIENT.set(lenient)
+    try:
+        data = SettingsSchema().load(document)
+    except ValidationError as exc:
+        raise ConfigError(_flatten(exc.messages)) from exc
+    finally:
+        _ENV.reset(env_token)
+        _LENIENT.reset(lenient_token)
+    video = data.pop("video", {})
+    return Settings(**data, zoom=video.get("zoom", ZoomSettings()), source=source)
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    if isinstance(messages, dict):
+        out: list[str] = []
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if value == ["Unknown field."]:
+                out.append(f"{path}: unknown key")
+            else:
+                out.extend(_flatten(value, path))
+        return out
+    if isinstance(messages, list):
+        return [
+            f"{prefix}: {m}" if isinstance(m, str) else _flatten(m, prefix)[0] for m in messages
+        ]
+    return [f"{prefix}: {messages}"]
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The resolved settings as plain data with every secret shown as its reference."""
+
+    def render(value: Any) -> Any:
+        if isinstance(value, Secret):
+            return f"{value.ref} (set, ****)"
+        if is_dataclass(value) and not isinstance(value, type):
+            return {f.name: render(getattr(value, f.name)) for f in fields(value)}
+        if isinstance(value, Mapping):
+            return {k: render(v) for k, v in value.items()}
+        if isinstance(value, tuple | list):
+            return [render(v) for v in value]
+        return value
+
+    return {k: v for k, v in render(settings).items() if k != "source"}

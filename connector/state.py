@@ -1,0 +1,413 @@
+"""Applying domain events to the store, and the read-only context rules decide from.
+
+Everything here converges: applying the same events in any order, any number of times,
+leaves the same rows. Attendance is computed from the join and leave times the platform
+reported (`PresenceMark`), never from the order the deliveries arrived in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from connector import audit
+from connector.domain import (
+    Event,
+    MeetingEnded,
+    MeetingKind,
+    MeetingStarted,
+    PairingStatus,
+    ParticipantJoined,
+    ParticipantLeft,
+    RecordingAvailable,
+    RecordingRemoved,
+)
+from connector.store.models import (
+    Base,
+    Meeting,
+    MeetingLink,
+    MeetingParticipant,
+    Pairing,
+    Person,
+    PresenceMark,
+    Recording,
+)
+from rules.base import (
+    Context,
+    MeetingView,
+    PairingView,
+    ParticipantView,
+    PersonView,
+    RecordingView,
+)
+
+OPEN_PAIRING = (PairingStatus.PROPOSED, PairingStatus.ACTIVE, PairingStatus.CLOSING)
+MeetingEvent = (
+    MeetingStarted
+    | MeetingEnded
+    | ParticipantJoined
+    | ParticipantLeft
+    | RecordingAvailable
+    | RecordingRemoved
+)
+
+
+@dataclass
+class Applied:
+    """What an event touched, for building the rules' context."""
+
+    meeting: Meeting | None = None
+    recordings: tuple[Recording, ...] = ()
+
+
+def insert_ignore(
+    session: Session, model: type[Base], values: dict[str, Any], conflict: Sequence[str]
+) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING; the new row's id, or None when it already existed.
+
+    One statement, so concurrent workers never trip on a unique key and never race between
+    a check and an insert.
+    """
+    dialect = session.get_bind().dialect.name
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        dialect_insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(model.__table__.c.id)
+    )
+    new_id: int | None = session.execute(stmt).scalar()
+    return new_id
+
+
+def apply_event(session: Session, event: Event, now: datetime) -> Applied:
+    if not isinstance(event, MeetingEvent):
+        raise TypeError(f"no state handler for {event.kind}")
+    meeting = _locked_meeting(session, event)
+    applied = Applied(meeting=meeting)
+    match event:
+        case MeetingStarted():
+            meeting.started_at = _earliest(meeting.started_at, event.started_at)
+            meeting.topic = event.topic or meeting.topic
+        case MeetingEnded():
+            meeting.started_at = _earliest(meeting.started_at, event.started_at)
+            meeting.ended_at = event.ended_at
+            meeting.topic = event.topic or meeting.topic
+        case ParticipantJoined() | ParticipantLeft():
+            _record_presence(session, meeting, event)
+        case RecordingAvailable():
+            meeting.started_at = _earliest(meeting.started_at, event.started_at)
+            applied.recordings = _store_recordings(session, meeting, event, now)
+        case RecordingRemoved():
+            _remove_recordings(session, meeting, event, now)
+    _refresh_meeting(session, meeting)
+    return applied
+
+
+# --------------------------------------------------------------------------- meetings
+
+
+def _locked_meeting(session: Session, event: MeetingEvent) -> Meeting:
+    insert_ignore(
+        session,
+        Meeting,
+        {
+            "platform": event.platform,
+            "external_id": event.meeting_id,
+            "instance_uuid": event.instance_uuid,
+            "topic": "",
+            "held": False,
+        },
+        ("platform", "instance_uuid"),
+    )
+    # Lock the row so two workers applying events of one meeting take turns (PostgreSQL;
+    # SQLite transactions already hold the database write lock).
+    meeting = session.scalars(
+        select(Meeting)
+        .where(Meeting.platform == event.platform, Meeting.instance_uuid == event.instance_uuid)
+        .with_for_update()
+    ).one()
+    if not meeting.external_id and event.meeting_id:
+        meeting.external_id = event.meeting_id
+    return meeting
+
+
+def _earliest(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None else min(current, candidate)
+
+
+def _record_presence(
+    session: Session, meeting: Meeting, event: ParticipantJoined | ParticipantLeft
+) -> None:
+    insert_ignore(
+        session,
+        MeetingParticipant,
+        {
+            "meeting_id": meeting.id,
+            "participant_key": event.participant_key,
+            "name": event.name,
+            "email": event.email,
+            "attended_seconds": 0,
+        },
+        ("meeting_id", "participant_key"),
+    )
+    insert_ignore(
+        session,
+        PresenceMark,
+        {
+            "meeting_id": meeting.id,
+            "participant_key": event.participant_key,
+            "mark": "join" if isinstance(event, ParticipantJoined) else "leave",
+            "at": event.at,
+        },
+        ("meeting_id", "participant_key", "mark", "at"),
+    )
+    session.expire(meeting, ["participants"])
+
+
+def attendance(
+    marks: Iterable[tuple[str, datetime]], start: datetime | None, end: datetime | None
+) -> int:
+    """Seconds present, from join/leave marks in time order (a join sorts before a leave).
+
+    A leave with no open join counts from the meeting's start (its join was missed); a join
+    still open counts until the meeting's end, or not at all while the meeting runs.
+    """
+    total, opened = 0.0, None
+    for mark, at in sorted(marks, key=lambda m: (m[1], m[0] != "join")):
+        if mark == "join":
+            opened = opened or at
+        elif opened is not None or start is not None:
+            begin = opened or start
+            assert begin is not None
+            total += max((at - begin).total_seconds(), 0)
+            opened = None
+    if opened is not None and end is not None:
+        total += max((end - opened).total_seconds(), 0)
+    return int(total)
+
+
+def _refresh_meeting(session: Session, meeting: Meeting) -> None:
+    """Recompute attendance, the person behind each participant, the pairing, held and kind."""
+    marks: dict[str, list[tuple[str, datetime]]] = {}
+    for key, mark, at in session.execute(
+        select(PresenceMark.participant_key, PresenceMark.mark, PresenceMark.at).where(
+            PresenceMark.meeting_id == meeting.id
+        )
+    ):
+        marks.setdefault(key, []).append((mark, at))
+    people = _people_by_email(session, [p.email for p in meeting.participants])
+    for participant in meeting.participants:
+        own = marks.get(participant.participant_key, [])
+        participant.attended_seconds = attendance(own, meeting.started_at, meeting.ended_at)
+        joins = [at for mark, at in own if mark == "join"]
+        leaves = [at for mark, at in own if mark == "leave"]
+        participant.first_join_at = min(joins, default=None)
+        participant.last_leave_at = max(leaves, default=None)
+        person = people.get(participant.email)
+        participant.person_id = person.id if person else None
+
+    if meeting.pairing_id is None:
+        pairing = _match_pairing(session, meeting)
+        meeting.pairing_id = pairing.id if pairing else None
+    if meeting.pairing_id is not None:
+        pairing = session.get_one(Pairing, meeting.pairing_id)
+        present = {p.person_id for p in meeting.participants if p.attended_seconds > 0}
+        meeting.held = (
+            meeting.ended_at is not None
+            and {
+                pairing.mentor_id,
+                pairing.mentee_id,
+            }
+            <= present
+        )
+        session.flush()
+        _assign_kinds(session, pairing)
+
+
+def _people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person]:
+    wanted = {e for e in emails if e}
+    if not wanted:
+        return {}
+    found = session.scalars(select(Person).where(func.lower(Person.email).in_(wanted)))
+    return {(p.email or "").lower(): p for p in found}
+
+
+def _match_pairing(session: Session, meeting: Meeting) -> Pairing | None:
+    """By the meeting id registered for a pairing, else by both parties among participants."""
+    link = session.scalars(
+        select(MeetingLink).where(
+            MeetingLink.platform == meeting.platform,
+            MeetingLink.external_meeting_id == meeting.external_id,
+        )
+    ).first()
+    if link is not None:
+        return link.pairing
+    people = {p.person_id for p in meeting.participants if p.person_id is not None}
+    if len(people) < 2:
+        return None
+    candidates = session.scalars(
+        select(Pairing).where(
+            Pairing.status.in_(OPEN_PAIRING),
+            Pairing.mentor_id.in_(people),
+            Pairing.mentee_id.in_(people),
+        )
+    ).all()
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _assign_kinds(session: Session, pairing: Pairing) -> None:
+    held = session.scalars(
+        select(Meeting)
+        .where(Meeting.pairing_id == pairing.id, Meeting.held.is_(True))
+        .order_by(Meeting.started_at, Meeting.id)
+    ).all()
+    for index, meeting in enumerate(held):
+        if index == 0:
+            meeting.kind = MeetingKind.INTRO
+        elif pairing.status == PairingStatus.CLOSING and index == len(held) - 1:
+            meeting.kind = MeetingKind.CLOSING
+        else:
+            meeting.kind = MeetingKind.REGULAR
+
+
+# --------------------------------------------------------------------------- recordings
+
+
+def _store_recordings(
+    session: Session, meeting: Meeting, event: RecordingAvailable, now: datetime
+) -> tuple[Recording, ...]:
+    for file in event.files:
+        insert_ignore(
+            session,
+            Recording,
+            {
+                "meeting_id": meeting.id,
+                "platform": event.platform,
+                "external_id": file.file_id,
+                "file_type": file.file_type,
+                "recording_type": file.recording_type,
+                "started_at": file.started_at,
+                "ended_at": file.ended_at,
+                "status": "available",
+                "restricted": False,
+                "created_at": now,
+            },
+            ("platform", "external_id"),
+        )
+    ids = [f.file_id for f in event.files]
+    return tuple(
+        session.scalars(
+            select(Recording).where(
+                Recording.platform == event.platform, Recording.external_id.in_(ids)
+            )
+        )
+    )
+
+
+def _remove_recordings(
+    session: Session, meeting: Meeting, event: RecordingRemoved, now: datetime
+) -> None:
+    status = "deleted" if event.permanently else "trashed"
+    query = select(Recording).where(Recording.meeting_id == meeting.id)
+    if event.file_ids:
+        query = query.where(Recording.external_id.in_(event.file_ids))
+    for recording in session.scalars(query.where(Recording.status != "deleted")):
+        if recording.status != status:
+            recording.status = status
+            audit.record(
+                session,
+                now,
+                f"{event.platform}:operator",
+                f"recording.{status}",
+                "recording",
+                recording.id,
+                meeting_id=meeting.id,
+            )
+
+
+# --------------------------------------------------------------------------- context
+
+
+def build_context(
+    session: Session, applied: Applied, now: datetime, policy_version: str
+) -> Context:
+    meeting = applied.meeting
+    pairing = (
+        session.get(Pairing, meeting.pairing_id)
+        if meeting is not None and meeting.pairing_id is not None
+        else None
+    )
+    program_people: tuple[PersonView, ...] = ()
+    if meeting is not None and pairing is None:
+        ids = [p.person_id for p in meeting.participants if p.person_id is not None]
+        program_people = tuple(
+            person_view(p) for p in session.scalars(select(Person).where(Person.id.in_(ids)))
+        )
+    return Context(
+        now=now,
+        policy_version=policy_version,
+        pairing=pairing_view(session, pairing) if pairing is not None else None,
+        meeting=meeting_view(meeting) if meeting is not None else None,
+        recordings=tuple(recording_view(r) for r in applied.recordings),
+        program_people=program_people,
+    )
+
+
+def person_view(person: Person) -> PersonView:
+    return PersonView(person.id, person.role, person.status, person.name, person.email)
+
+
+def pairing_view(session: Session, pairing: Pairing) -> PairingView:
+    held = session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.pairing_id == pairing.id, Meeting.held.is_(True)
+        )
+    )
+    return PairingView(
+        id=pairing.id,
+        status=pairing.status,
+        mentor=person_view(pairing.mentor),
+        mentee=person_view(pairing.mentee),
+        mentor_recording_consent=pairing.mentor_recording_consent,
+        mentor_consent_at=pairing.mentor_consent_at,
+        mentee_recording_consent=pairing.mentee_recording_consent,
+        mentee_consent_at=pairing.mentee_consent_at,
+        held_sessions=held or 0,
+    )
+
+
+def meeting_view(meeting: Meeting) -> MeetingView:
+    return MeetingView(
+        id=meeting.id,
+        platform=meeting.platform,
+        external_id=meeting.external_id,
+        instance_uuid=meeting.instance_uuid,
+        started_at=meeting.started_at,
+        ended_at=meeting.ended_at,
+        held=meeting.held,
+        kind=meeting.kind,
+        participants=tuple(
+            ParticipantView(p.participant_key, p.name, p.email, p.person_id, p.attended_seconds)
+            for p in meeting.participants
+        ),
+    )
+
+
+def recording_view(recording: Recording) -> RecordingView:
+    return RecordingView(
+        recording.id,
+        recording.external_id,
+        recording.file_type,
+        recording.started_at,
+        recording.status,
+    )
+
+
+__all__ = ["Applied", "apply_event", "attendance", "build_context", "insert_ignore"]

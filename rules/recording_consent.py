@@ -1,0 +1,106 @@
+"""`recording-consent`: a session may be recorded only with the consent of both parties."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from connector.domain import (
+    Alert,
+    Decision,
+    Event,
+    Priority,
+    RecordingAction,
+    RecordingAvailable,
+    Task,
+)
+from rules.base import Context, PairingView
+
+
+@dataclass(frozen=True)
+class ConsentParams:
+    # A consent given after the recording started does not cover it.
+    consent_must_precede_recording: bool = True
+    audience: str = "safeguarding"
+
+
+class RecordingConsent:
+    id: ClassVar[str] = "recording-consent"
+    policy: ClassVar[str] = (
+        "For the safety of both parties and to maintain a record of the mentorship, sessions "
+        "may be recorded with the consent of both the mentor and the mentee."
+    )
+    triggers: ClassVar[frozenset[str]] = frozenset({RecordingAvailable.kind})
+    Params: ClassVar[type[ConsentParams]] = ConsentParams
+
+    def evaluate(self, event: Event, context: Context, params: ConsentParams) -> list[Decision]:
+        pairing, meeting = context.pairing, context.meeting
+        if not isinstance(event, RecordingAvailable) or pairing is None or meeting is None:
+            return []
+        recorded_at = min(
+            (f.started_at for f in event.files if f.started_at is not None),
+            default=event.started_at,
+        )
+        missing = _parties_without_consent(pairing, recorded_at, params)
+        prefix = f"{self.id}:meeting:{meeting.id}"
+        when = recorded_at.strftime("%Y-%m-%d %H:%M UTC")
+        if not missing:
+            files = ",".join(sorted(f.file_id for f in event.files))
+            digest = hashlib.sha256(files.encode()).hexdigest()[:12]
+            return [
+                RecordingAction(
+                    key=f"{prefix}:restrict:{digest}",
+                    rule_id=self.id,
+                    reason=(
+                        f"Both the mentor and the mentee of pairing P{pairing.id} consented to "
+                        f"recording; the recording of {when} is kept, restricted to review "
+                        "or dispute."
+                    ),
+                    pairing_id=pairing.id,
+                    action="restrict",
+                    meeting_id=meeting.id,
+                )
+            ]
+        who = " and ".join(missing)
+        reason = (
+            f"The {meeting.platform} session of pairing P{pairing.id} was recorded at {when} "
+            f"without recording consent from the {who}. Policy: {self.policy}"
+        )
+        return [
+            Alert(
+                key=f"{prefix}:alert",
+                rule_id=self.id,
+                reason=reason,
+                pairing_id=pairing.id,
+                title=f"Session recorded without consent of the {who}",
+                priority=Priority.CRITICAL,
+                audience=params.audience,
+                confidential=True,
+            ),
+            Task(
+                key=f"{prefix}:remove",
+                rule_id=self.id,
+                reason=reason,
+                pairing_id=pairing.id,
+                title=f"Remove the recording of pairing P{pairing.id}'s session of {when}",
+                priority=Priority.HIGH,
+                audience=params.audience,
+                confidential=True,
+            ),
+        ]
+
+
+def _parties_without_consent(
+    pairing: PairingView, recorded_at: datetime, params: ConsentParams
+) -> list[str]:
+    parties = (
+        ("mentor", pairing.mentor_recording_consent, pairing.mentor_consent_at),
+        ("mentee", pairing.mentee_recording_consent, pairing.mentee_consent_at),
+    )
+    return [
+        name
+        for name, given, at in parties
+        if not given or at is None or (params.consent_must_precede_recording and at > recorded_at)
+    ]

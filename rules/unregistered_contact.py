@@ -1,0 +1,48 @@
+"""`unregistered-contact`: program participants meeting outside any registered pairing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar
+
+from connector.domain import Alert, Decision, Event, MeetingEnded, Priority
+from rules.base import Context
+
+
+@dataclass(frozen=True)
+class ContactParams:
+    pass
+
+
+class UnregisteredContact:
+    id: ClassVar[str] = "unregistered-contact"
+    policy: ClassVar[str] = (
+        "Treat one another with respect and professionalism - including adhering to boundaries "
+        "agreed upon such as contact outside of sessions"
+    )
+    triggers: ClassVar[frozenset[str]] = frozenset({MeetingEnded.kind})
+    Params: ClassVar[type[ContactParams]] = ContactParams
+
+    def evaluate(self, event: Event, context: Context, params: ContactParams) -> list[Decision]:
+        meeting = context.meeting
+        if meeting is None or context.pairing is not None or not context.program_people:
+            return []
+        if len(meeting.participants) < 2:  # someone alone in a room is not contact
+            return []
+        roles = Counter(p.role for p in context.program_people)
+        who = ", ".join(f"{n} {role}{'s' if n > 1 else ''}" for role, n in sorted(roles.items()))
+        names = ", ".join(sorted(p.name for p in context.program_people))
+        return [
+            Alert(
+                key=f"{self.id}:meeting:{meeting.id}",
+                rule_id=self.id,
+                title=f"A {meeting.platform} meeting with program participants matches no pairing",
+                reason=(
+                    f"{meeting.platform} meeting {meeting.external_id} "
+                    f"(instance {meeting.instance_uuid}) was attended by {who} ({names}) "
+                    f"but matches no registered pairing. Policy: {self.policy}"
+                ),
+                priority=Priority.HIGH,
+            )
+        ]

@@ -1,0 +1,87 @@
+"""The `WebhookReceiver` contract and the errors a receiver raises, each with its status code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from connector.domain import Event
+
+
+class WebhookError(Exception):
+    """A refused delivery. `status` goes to the sender, `code` to the log line."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+
+class MissingSecret(WebhookError):
+    status = 401
+    code = "missing_secret"
+
+
+class BadSignature(WebhookError):
+    status = 401
+    code = "bad_signature"
+
+
+class StaleTimestamp(WebhookError):
+    status = 401
+    code = "stale_timestamp"
+
+
+class BadPayload(WebhookError):
+    status = 400
+    code = "bad_payload"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a receiver sees of an HTTP request: the raw bytes and lower-cased headers."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    content_type: str = "application/json"
+
+
+Parser = Callable[[Mapping[str, Any]], list[Event]]
+
+
+class WebhookReceiver(Protocol):
+    """One source of webhooks. Add a module, then one line in `webhooks.RECEIVERS`."""
+
+    source: ClassVar[str]
+    handled_events: Mapping[str, Parser]
+    ignored_events: ClassVar[Mapping[str, str]]
+
+    def verify(self, request: Request) -> None:
+        """Raise a `WebhookError` unless the request is authentic; never return False."""
+
+    def event_type(self, payload: Mapping[str, Any]) -> str: ...
+
+    def challenge(self, request: Request, payload: Mapping[str, Any]) -> Reply | None:
+        """The handshake answer when this request is one, else None."""
+
+    def delivery_id(self, payload: Mapping[str, Any]) -> str:
+        """A dedupe key derived from the signed content, never from an unsigned header."""
+
+
+def require(obj: Mapping[str, Any], path: str) -> Any:
+    """`obj["a"]["b"]` for path "a.b", or BadPayload naming the missing field."""
+    value: Any = obj
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or value.get(part) is None:
+            raise BadPayload(f"missing field {path}")
+        value = value[part]
+    return value
