@@ -9,6 +9,8 @@ second delivery changes nothing.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -33,6 +35,7 @@ class Outbox:
         self._settings = settings.outbox
         self._host = host
         self._clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
         """Deliver the rows that are due; the number attempted."""
@@ -64,10 +67,45 @@ class Outbox:
             rows = session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_(ids))
-                .values(status="delivering", lease_until=lease, attempts=OutboxItem.attempts + 1)
+                .values(
+                    status="delivering",
+                    lease_until=lease,
+                    lease_owner=self.owner,
+                    attempts=OutboxItem.attempts + 1,
+                )
                 .returning(OutboxItem.id, OutboxItem.decision)
             ).all()
         return sorted((row.id, decision_from_json(row.decision)) for row in rows)
+
+    def recover_interrupted(self) -> int:
+        """Release deliveries leased by processes of this host that no longer run.
+
+        Call it on start, before this process claims anything: a killed process's rows go
+        out again now instead of when their lease runs out. Leases of other hosts are left
+        to expire; a second delivery is harmless because hosts upsert on the decision key.
+        """
+        prefix = f"{socket.gethostname()}:"
+        with self._store.session() as session:
+            leased = session.execute(
+                select(OutboxItem.id, OutboxItem.lease_owner).where(
+                    OutboxItem.status == "delivering", OutboxItem.lease_owner.startswith(prefix)
+                )
+            ).all()
+            orphans = [row.id for row in leased if not _alive(row.lease_owner[len(prefix) :])]
+            if orphans:
+                session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(orphans), OutboxItem.status == "delivering")
+                    .values(
+                        status="pending",
+                        lease_until=None,
+                        lease_owner=None,
+                        next_attempt_at=self._clock.now(),
+                    )
+                )
+        if orphans:
+            log.warning("outbox recovered %d interrupted deliveries", len(orphans))
+        return len(orphans)
 
     def _deliver(self, item_id: int, decision: Decision) -> None:
         try:
@@ -83,7 +121,13 @@ class Outbox:
             session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item_id, OutboxItem.status == "delivering")
-                .values(status="done", delivered_at=self._clock.now(), last_error=None)
+                .values(
+                    status="done",
+                    delivered_at=self._clock.now(),
+                    last_error=None,
+                    lease_until=None,
+                    lease_owner=None,
+                )
             )
         log.info("outbox delivered id=%s key=%s", item_id, decision.key)
 
@@ -107,7 +151,7 @@ class Outbox:
         with self._store.session() as session:
             item = session.get_one(OutboxItem, item_id)
             item.last_error = error
-            item.lease_until = None
+            item.lease_until = item.lease_owner = None
             if not retryable or item.attempts >= self._settings.max_attempts:
                 item.status = "dead"
                 log.error("outbox dead-lettered id=%s error=%s", item_id, type(exc).__name__)
@@ -127,6 +171,22 @@ class Outbox:
                 type(exc).__name__,
                 item.next_attempt_at.isoformat(),
             )
+
+
+def _alive(pid_text: str) -> bool:
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return True  # not ours to judge; let the lease run out
+    if pid == os.getpid():
+        return False  # a previous life of this process id cannot hold a lease we did not take
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def restrict_recordings(session: Session, action: RecordingAction, clock: Clock) -> None:

@@ -56,6 +56,10 @@ class Background:
         self._thread = threading.Thread(target=self._loop, name="connector-runner", daemon=True)
 
     def start(self) -> None:
+        try:
+            self._services.outbox.recover_interrupted()
+        except Exception:  # the store may be down at start; leases then expire on their own
+            log.exception("could not recover interrupted deliveries")
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
         sa.Column("lease_until", sa.DateTime(), nullable=True),
+        sa.Column("lease_owner", sa.String(length=128), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("delivered_at", sa.DateTime(), nullable=True),
