@@ -31,9 +31,9 @@ class Inbox:
         receiving the same retry at once still store one row.
         """
         now = self._clock.now()
-        with self._store.session() as session:
+        with self._store.engine.begin() as connection:  # Core only: this is the hot path
             new_id = insert_ignore(
-                session,
+                connection,
                 InboxEvent,
                 {
                     "source": source,

@@ -53,7 +53,7 @@ def serve(
         "worker_class": "gthread",
         "timeout": 30,
         "graceful_timeout": 10,
-        "accesslog": "-",
+        "accesslog": "-" if server.access_log else None,
         "loglevel": settings.connector.log_level.lower(),
     }
     _Gunicorn(settings, options, runner).run()

@@ -86,6 +86,7 @@ class ServerSettings:
     port: int = 8000
     workers: int = 2
     threads: int = 4
+    access_log: bool = False  # the app logs every webhook with its outcome already
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class ServerSchema(_Section):
     port = mf.Integer(validate=validate.Range(1, 65535))
     workers = mf.Integer(validate=validate.Range(1, 64))
     threads = mf.Integer(validate=validate.Range(1, 256))
+    access_log = mf.Boolean()
 
 
 class AdminSchema(_Section):

@@ -7,12 +7,13 @@ reported (`PresenceMark`), never from the order the deliveries arrived in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,23 +68,32 @@ class Applied:
 
 
 def insert_ignore(
-    session: Session, model: type[Base], values: dict[str, Any], conflict: Sequence[str]
+    session: Session | Connection,
+    model: type[Base],
+    values: dict[str, Any],
+    conflict: Sequence[str],
 ) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING; the new row's id, or None when it already existed.
 
     One statement, so concurrent workers never trip on a unique key and never race between
-    a check and an insert.
+    a check and an insert. It runs on the session's connection (same transaction) as a Core
+    statement built once per model, which keeps the webhook path fast.
     """
-    dialect = session.get_bind().dialect.name
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        dialect_insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(model.__table__.c.id)
-    )
-    new_id: int | None = session.execute(stmt).scalar()
+    connection = session.connection() if isinstance(session, Session) else session
+    stmt = _insert_ignore_statement(connection.dialect.name, model, tuple(conflict))
+    new_id: int | None = connection.execute(stmt, values).scalar()
     return new_id
+
+
+@functools.cache
+def _insert_ignore_statement(dialect: str, model: type[Base], conflict: tuple[str, ...]) -> Any:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, model.__table__)
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(table.c.id)
+    )
 
 
 def apply_event(session: Session, event: Event, now: datetime) -> Applied:
