@@ -27,6 +27,7 @@ import requests
 from webhooks.zoom import sign
 
 DAY = "2026-11-02"
+VETTED = ("professional_verification", "personal_references", "interview")
 
 
 # --------------------------------------------------------------------------- payloads
@@ -292,11 +293,17 @@ def seed(client: Client) -> dict[str, int]:
         ("sam", "mentor", "Sam Rivera"),
         ("ana", "mentee", "Ana Lima"),
     ):
-        person = client.api(
-            "POST",
-            "/people",
-            json={"role": role, "name": name, "email": f"{key}@example.org", "status": "active"},
-        )
+        person: dict[str, Any] = {
+            "role": role,
+            "name": name,
+            "email": f"{key}@example.org",
+            "status": "active",
+        }
+        if role == "mentor":
+            person["vetting"] = [
+                {"step": step, "status": "passed", "completed_on": "2026-09-01"} for step in VETTED
+            ]
+        person = client.api("POST", "/people", json=person)
         people[key] = person["id"]
     p1 = client.api(
         "POST",

@@ -63,11 +63,17 @@ class Event:
     """Base of every domain event. `kind` is the stable name stored in the inbox."""
 
     kind: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class MeetingEvent(Event):
+    """An event about one meeting instance on a video platform (or in person)."""
+
     platform: str
 
 
 @dataclass(frozen=True)
-class MeetingStarted(Event):
+class MeetingStarted(MeetingEvent):
     kind: ClassVar[str] = "meeting.started"
     meeting_id: str
     instance_uuid: str
@@ -76,7 +82,7 @@ class MeetingStarted(Event):
 
 
 @dataclass(frozen=True)
-class MeetingEnded(Event):
+class MeetingEnded(MeetingEvent):
     kind: ClassVar[str] = "meeting.ended"
     meeting_id: str
     instance_uuid: str
@@ -86,7 +92,7 @@ class MeetingEnded(Event):
 
 
 @dataclass(frozen=True)
-class ParticipantJoined(Event):
+class ParticipantJoined(MeetingEvent):
     kind: ClassVar[str] = "participant.joined"
     meeting_id: str
     instance_uuid: str
@@ -97,7 +103,7 @@ class ParticipantJoined(Event):
 
 
 @dataclass(frozen=True)
-class ParticipantLeft(Event):
+class ParticipantLeft(MeetingEvent):
     kind: ClassVar[str] = "participant.left"
     meeting_id: str
     instance_uuid: str
@@ -117,7 +123,7 @@ class RecordingFile:
 
 
 @dataclass(frozen=True)
-class RecordingAvailable(Event):
+class RecordingAvailable(MeetingEvent):
     """A recording or transcript of a meeting instance is ready on the platform."""
 
     kind: ClassVar[str] = "recording.available"
@@ -129,12 +135,96 @@ class RecordingAvailable(Event):
 
 
 @dataclass(frozen=True)
-class RecordingRemoved(Event):
+class RecordingRemoved(MeetingEvent):
     kind: ClassVar[str] = "recording.removed"
     meeting_id: str
     instance_uuid: str
     permanently: bool
     file_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingSecurityReported(MeetingEvent):
+    """The security settings a platform reports as applied to a meeting (None: unknown)."""
+
+    kind: ClassVar[str] = "meeting.security_reported"
+    meeting_id: str
+    instance_uuid: str
+    passcode: bool | None = None
+    waiting_room: bool | None = None
+    authentication: bool | None = None
+
+
+@dataclass(frozen=True)
+class SessionLogged(MeetingEvent):
+    """A session logged by hand (in person), already attached to its pairing."""
+
+    kind: ClassVar[str] = "session.logged"
+    pairing_id: int
+    meeting_id: int
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class PairingStatusChanged(Event):
+    kind: ClassVar[str] = "pairing.status_changed"
+    pairing_id: int
+    status_from: str | None
+    status_to: str
+
+
+@dataclass(frozen=True)
+class PersonStatusChanged(Event):
+    kind: ClassVar[str] = "person.status_changed"
+    person_id: int
+    status_from: str | None
+    status_to: str
+
+
+@dataclass(frozen=True)
+class VettingChanged(Event):
+    kind: ClassVar[str] = "person.vetting_changed"
+    person_id: int
+
+
+@dataclass(frozen=True)
+class ConsentChanged(Event):
+    kind: ClassVar[str] = "pairing.consent_changed"
+    pairing_id: int
+    party: str
+    given: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConcernReported(Event):
+    kind: ClassVar[str] = "concern.reported"
+    concern_id: int
+
+
+@dataclass(frozen=True)
+class ConcernResolved(Event):
+    kind: ClassVar[str] = "concern.resolved"
+    concern_id: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SubmissionReceived(Event):
+    """A form came in from one party of a pairing (goals, feedback, closing reflection)."""
+
+    kind: ClassVar[str] = "submission.received"
+    pairing_id: int
+    party: str
+    form: str
+
+
+@dataclass(frozen=True)
+class CheckInLogged(Event):
+    kind: ClassVar[str] = "check_in.logged"
+    pairing_id: int
+    party: str
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -146,6 +236,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ParticipantLeft,
         RecordingAvailable,
         RecordingRemoved,
+        MeetingSecurityReported,
+        SessionLogged,
+        PairingStatusChanged,
+        PersonStatusChanged,
+        VettingChanged,
+        ConsentChanged,
+        ConcernReported,
+        ConcernResolved,
+        SubmissionReceived,
+        CheckInLogged,
     )
 }
 
@@ -270,22 +370,33 @@ __all__ = [
     "DECISION_TYPES",
     "EVENT_TYPES",
     "Alert",
+    "CheckInLogged",
+    "ConcernReported",
+    "ConcernResolved",
+    "ConsentChanged",
     "Decision",
     "Event",
     "MeetingEnded",
+    "MeetingEvent",
     "MeetingKind",
+    "MeetingSecurityReported",
     "MeetingStarted",
     "PairingStatus",
+    "PairingStatusChanged",
     "ParticipantJoined",
     "ParticipantLeft",
     "PersonStatus",
+    "PersonStatusChanged",
     "Priority",
     "RecordingAction",
     "RecordingAvailable",
     "RecordingFile",
     "RecordingRemoved",
     "Role",
+    "SessionLogged",
+    "SubmissionReceived",
     "Task",
+    "VettingChanged",
     "decision_from_json",
     "event_from_json",
     "to_json",

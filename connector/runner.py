@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from connector.backoff import next_attempt
 from connector.clock import Clock
+from connector.context import build_context
 from connector.domain import Decision, event_from_json, to_json
 from connector.settings import Settings
-from connector.state import apply_event, build_context, insert_ignore
+from connector.state import apply_event, insert_ignore
 from connector.store.db import Store
 from connector.store.models import InboxEvent, OutboxItem
 from rules import ALL_RULES
@@ -81,12 +82,11 @@ class Runner:
 
     def _handle(self, session: Session, row: InboxEvent) -> list[Decision]:
         now = self._clock.now()
-        version = self._settings.policy.policy_version
         decisions: list[Decision] = []
         for data in row.events:
             event = event_from_json(data)
             applied = apply_event(session, event, now)
-            context = build_context(session, applied, now, version)
+            context = build_context(session, applied, now, self._settings)
             decisions.extend(evaluate(event, context, self._rules, self._params))
         for decision in decisions:
             write_decision(session, decision, now, inbox_id=row.id)
@@ -119,6 +119,7 @@ def write_decision(
             "key": decision.key,
             "kind": decision.kind,
             "rule_id": decision.rule_id,
+            "pairing_id": decision.pairing_id,
             "decision": to_json(decision),
             "inbox_id": inbox_id,
             "status": "pending",

@@ -134,6 +134,7 @@ class PolicySettings:
 class RuleSettings:
     enabled: bool = True
     params: Any = None  # the rule's own Params dataclass
+    reason: str | None = None  # required when a rule is switched off for the whole program
 
 
 @dataclass(frozen=True)
@@ -274,19 +275,30 @@ def _rule_settings(params_cls: type[Any], table: Any) -> RuleSettings:
         raise ValidationError("must be a table")
     table = dict(table)
     enabled = table.pop("enabled", True)
+    reason = table.pop("reason", None)
     errors: dict[str, list[str]] = {}
     if not isinstance(enabled, bool):
         errors["enabled"] = ["must be true or false"]
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        errors["reason"] = ["must be a non-empty text"]
+    elif enabled is False and reason is None:
+        errors["reason"] = ["a rule is switched off only with a written reason"]
     known = {f.name: f for f in fields(params_cls)} if is_dataclass(params_cls) else {}
     for key, val in table.items():
         default = getattr(params_cls(), key, None)
         if key not in known:
             errors[key] = ["unknown parameter"]
+            continue
+        if isinstance(default, tuple) and isinstance(val, list):  # TOML arrays are lists
+            val = table[key] = tuple(val)
+            same = all(isinstance(v, type(d)) for v in val for d in default[:1])
+            if not same:
+                errors[key] = [f"must be a list like the default {list(default)!r}"]
         elif type(val) is not type(default):
             errors[key] = [f"must be {type(default).__name__}, like the default {default!r}"]
     if errors:
         raise ValidationError(errors)
-    return RuleSettings(enabled=enabled, params=params_cls(**table))
+    return RuleSettings(enabled=enabled, params=params_cls(**table), reason=reason)
 
 
 class SettingsSchema(Schema):

@@ -19,18 +19,29 @@ from sqlalchemy.orm import Session
 
 from connector import audit
 from connector.domain import (
+    CheckInLogged,
+    ConcernReported,
+    ConcernResolved,
+    ConsentChanged,
     Event,
     MeetingEnded,
     MeetingKind,
+    MeetingSecurityReported,
     MeetingStarted,
     PairingStatus,
+    PairingStatusChanged,
     ParticipantJoined,
     ParticipantLeft,
+    PersonStatusChanged,
     RecordingAvailable,
     RecordingRemoved,
+    SessionLogged,
+    SubmissionReceived,
+    VettingChanged,
 )
 from connector.store.models import (
     Base,
+    Concern,
     Meeting,
     MeetingLink,
     MeetingParticipant,
@@ -38,14 +49,6 @@ from connector.store.models import (
     Person,
     PresenceMark,
     Recording,
-)
-from rules.base import (
-    Context,
-    MeetingView,
-    PairingView,
-    ParticipantView,
-    PersonView,
-    RecordingView,
 )
 
 OPEN_PAIRING = (PairingStatus.PROPOSED, PairingStatus.ACTIVE, PairingStatus.CLOSING)
@@ -56,6 +59,7 @@ MeetingEvent = (
     | ParticipantLeft
     | RecordingAvailable
     | RecordingRemoved
+    | MeetingSecurityReported
 )
 
 
@@ -65,6 +69,9 @@ class Applied:
 
     meeting: Meeting | None = None
     recordings: tuple[Recording, ...] = ()
+    pairing_id: int | None = None
+    person_id: int | None = None
+    concern_id: int | None = None
 
 
 def insert_ignore(
@@ -97,6 +104,23 @@ def _insert_ignore_statement(dialect: str, model: type[Base], conflict: tuple[st
 
 
 def apply_event(session: Session, event: Event, now: datetime) -> Applied:
+    """Bring the store up to date with `event`; what it touched, for the rules' context.
+
+    Program events (status, consent, forms, check-ins, concerns) were written by the API or
+    sync in the same transaction that queued them, so here they only name their subject.
+    """
+    match event:
+        case PairingStatusChanged() | ConsentChanged() | SubmissionReceived() | CheckInLogged():
+            return Applied(pairing_id=event.pairing_id)
+        case PersonStatusChanged() | VettingChanged():
+            return Applied(person_id=event.person_id)
+        case ConcernReported() | ConcernResolved():
+            concern = session.get_one(Concern, event.concern_id)
+            return Applied(concern_id=concern.id, pairing_id=concern.pairing_id)
+        case SessionLogged():
+            meeting = session.get_one(Meeting, event.meeting_id)
+            _assign_kinds(session, session.get_one(Pairing, event.pairing_id))
+            return Applied(meeting=meeting, pairing_id=event.pairing_id)
     if not isinstance(event, MeetingEvent):
         raise TypeError(f"no state handler for {event.kind}")
     meeting = _locked_meeting(session, event)
@@ -116,7 +140,14 @@ def apply_event(session: Session, event: Event, now: datetime) -> Applied:
             applied.recordings = _store_recordings(session, meeting, event, now)
         case RecordingRemoved():
             _remove_recordings(session, meeting, event, now)
+        case MeetingSecurityReported():
+            meeting.security = {
+                "passcode": event.passcode,
+                "waiting_room": event.waiting_room,
+                "authentication": event.authentication,
+            }
     _refresh_meeting(session, meeting)
+    applied.pairing_id = meeting.pairing_id
     return applied
 
 
@@ -340,84 +371,3 @@ def _remove_recordings(
                 recording.id,
                 meeting_id=meeting.id,
             )
-
-
-# --------------------------------------------------------------------------- context
-
-
-def build_context(
-    session: Session, applied: Applied, now: datetime, policy_version: str
-) -> Context:
-    meeting = applied.meeting
-    pairing = (
-        session.get(Pairing, meeting.pairing_id)
-        if meeting is not None and meeting.pairing_id is not None
-        else None
-    )
-    program_people: tuple[PersonView, ...] = ()
-    if meeting is not None and pairing is None:
-        ids = [p.person_id for p in meeting.participants if p.person_id is not None]
-        program_people = tuple(
-            person_view(p) for p in session.scalars(select(Person).where(Person.id.in_(ids)))
-        )
-    return Context(
-        now=now,
-        policy_version=policy_version,
-        pairing=pairing_view(session, pairing) if pairing is not None else None,
-        meeting=meeting_view(meeting) if meeting is not None else None,
-        recordings=tuple(recording_view(r) for r in applied.recordings),
-        program_people=program_people,
-    )
-
-
-def person_view(person: Person) -> PersonView:
-    return PersonView(person.id, person.role, person.status, person.name, person.email)
-
-
-def pairing_view(session: Session, pairing: Pairing) -> PairingView:
-    held = session.scalar(
-        select(func.count(Meeting.id)).where(
-            Meeting.pairing_id == pairing.id, Meeting.held.is_(True)
-        )
-    )
-    return PairingView(
-        id=pairing.id,
-        status=pairing.status,
-        mentor=person_view(pairing.mentor),
-        mentee=person_view(pairing.mentee),
-        mentor_recording_consent=pairing.mentor_recording_consent,
-        mentor_consent_at=pairing.mentor_consent_at,
-        mentee_recording_consent=pairing.mentee_recording_consent,
-        mentee_consent_at=pairing.mentee_consent_at,
-        held_sessions=held or 0,
-    )
-
-
-def meeting_view(meeting: Meeting) -> MeetingView:
-    return MeetingView(
-        id=meeting.id,
-        platform=meeting.platform,
-        external_id=meeting.external_id,
-        instance_uuid=meeting.instance_uuid,
-        started_at=meeting.started_at,
-        ended_at=meeting.ended_at,
-        held=meeting.held,
-        kind=meeting.kind,
-        participants=tuple(
-            ParticipantView(p.participant_key, p.name, p.email, p.person_id, p.attended_seconds)
-            for p in meeting.participants
-        ),
-    )
-
-
-def recording_view(recording: Recording) -> RecordingView:
-    return RecordingView(
-        recording.id,
-        recording.external_id,
-        recording.file_type,
-        recording.started_at,
-        recording.status,
-    )
-
-
-__all__ = ["Applied", "apply_event", "attendance", "build_context", "insert_ignore"]

@@ -7,11 +7,20 @@ what makes dry runs, explanations and replays safe.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 
 from connector.domain import Decision, Event
+
+
+@dataclass(frozen=True)
+class VettingView:
+    step: str
+    status: str  # pending | passed | failed
+    completed_on: date | None = None
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,7 @@ class PersonView:
     status: str
     name: str
     email: str | None
+    vetting: tuple[VettingView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,15 @@ class PairingView:
     mentee_recording_consent: bool
     mentee_consent_at: datetime | None
     held_sessions: int
+    started_on: date | None = None
+    submissions: frozenset[tuple[str, str]] = frozenset()  # (party, form) received
+    extenuating_circumstances: str | None = None
+    vetting_override_reason: str | None = None
+    closing_override_reason: str | None = None
+    closing_session_held: bool = False
+
+    def submitted(self, party: str, form: str) -> bool:
+        return (party, form) in self.submissions
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,8 @@ class ParticipantView:
     email: str
     person_id: int | None
     attended_seconds: int
+    person_role: str | None = None
+    person_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,7 @@ class MeetingView:
     held: bool
     kind: str | None
     participants: tuple[ParticipantView, ...]
+    security: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,17 @@ class RecordingView:
 
 
 @dataclass(frozen=True)
+class ConcernView:
+    id: int
+    reference: str
+    pairing_id: int | None
+    about_person_id: int | None
+    status: str
+    created_at: datetime
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything a rule may look at, as of the moment the event was applied."""
 
@@ -77,6 +110,27 @@ class Context:
     meeting: MeetingView | None = None
     recordings: tuple[RecordingView, ...] = ()
     program_people: tuple[PersonView, ...] = field(default=())
+    concern: ConcernView | None = None
+    person: PersonView | None = None
+    timezone: str = "UTC"
+    approved_platforms: tuple[str, ...] = ("zoom", "teams", "meet")
+    in_person_allowed: bool = True
+    exempt: frozenset[str] = frozenset()  # rule ids switched off for this pairing
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A requested change of a pairing's status, with the reasons given to pass gates."""
+
+    status_from: str | None
+    status_to: str
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule_id: str
+    message: str
 
 
 class Rule(Protocol):
@@ -88,3 +142,21 @@ class Rule(Protocol):
     Params: ClassVar[type[Any]]
 
     def evaluate(self, event: Event, context: Context, params: Any) -> list[Decision]: ...
+
+
+class Gate(Protocol):
+    """A rule that can refuse a pairing's status change (checked before the change is made)."""
+
+    id: ClassVar[str]
+
+    def gate(self, transition: Transition, context: Context, params: Any) -> Refusal | None: ...
+
+
+class PeriodicRule(Protocol):
+    """A time-based rule: `connector.checks` finds candidate facts with one set-based query,
+    `decide` says what is due. Facts are the rule's own frozen dataclass."""
+
+    id: ClassVar[str]
+    Facts: ClassVar[type[Any]]
+
+    def decide(self, facts: Any, context: Context, params: Any) -> list[Decision]: ...

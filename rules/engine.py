@@ -19,11 +19,12 @@ def evaluate(
     """Every decision the given rules take on `event`, stamped with the policy version.
 
     `rules` are the enabled rules; `params` maps a rule id to its `Params` instance (a rule
-    missing from it runs on its policy defaults). Decisions are unique by key, first wins.
+    missing from it runs on its policy defaults). Rules exempted for the context's pairing
+    (or the whole program) are skipped. Decisions are unique by key, first wins.
     """
     decisions: dict[str, Decision] = {}
     for rule in rules:
-        if event.kind not in rule.triggers:
+        if event.kind not in rule.triggers or rule.id in context.exempt:
             continue
         rule_params = params.get(rule.id) or rule.Params()
         for decision in rule.evaluate(event, context, rule_params):

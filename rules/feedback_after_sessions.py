@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from connector.domain import (
@@ -20,6 +21,18 @@ from rules.base import Context
 @dataclass(frozen=True)
 class FeedbackParams:
     after_sessions: int = 2  # "after two sessions"
+    remind_after_days: int = 7
+    form: str = "feedback"
+
+
+@dataclass(frozen=True)
+class FeedbackFacts:
+    """A pairing past its Nth held session, and who has given feedback (`connector.checks`)."""
+
+    pairing_id: int
+    nth_session_at: datetime
+    mentor_submitted: bool
+    mentee_submitted: bool
 
 
 class FeedbackAfterSessions:
@@ -33,6 +46,7 @@ class FeedbackAfterSessions:
         {MeetingEnded.kind, ParticipantJoined.kind, ParticipantLeft.kind}
     )
     Params: ClassVar[type[FeedbackParams]] = FeedbackParams
+    Facts: ClassVar[type[FeedbackFacts]] = FeedbackFacts
 
     def evaluate(self, event: Event, context: Context, params: FeedbackParams) -> list[Decision]:
         pairing = context.pairing
@@ -55,4 +69,27 @@ class FeedbackAfterSessions:
                     f"Policy: {self.policy}"
                 ),
             )
+        ]
+
+    def decide(
+        self, facts: FeedbackFacts, context: Context, params: FeedbackParams
+    ) -> list[Decision]:
+        """A reminder per party whose feedback has not come in N days after the session."""
+        if context.now < facts.nth_session_at + timedelta(days=params.remind_after_days):
+            return []
+        n = params.after_sessions
+        return [
+            Task(
+                key=f"{self.id}:pairing:{facts.pairing_id}:session-{n}:remind-{party}",
+                rule_id=self.id,
+                pairing_id=facts.pairing_id,
+                title=f"Remind the {party} of pairing P{facts.pairing_id} to give feedback",
+                reason=f"No feedback from the {party} {params.remind_after_days} days after "
+                f"session {n} ({facts.nth_session_at:%Y-%m-%d}). Policy: {self.policy}",
+            )
+            for party, submitted in (
+                ("mentor", facts.mentor_submitted),
+                ("mentee", facts.mentee_submitted),
+            )
+            if not submitted
         ]

@@ -66,7 +66,8 @@ class RecordingConsent:
         who = " and ".join(missing)
         reason = (
             f"The {meeting.platform} session of pairing P{pairing.id} was recorded at {when} "
-            f"without recording consent from the {who}. Policy: {self.policy}"
+            f"without recording consent from the {who}.{_revocations(pairing)} "
+            f"Policy: {self.policy}"
         )
         return [
             Alert(
@@ -104,3 +105,16 @@ def _parties_without_consent(
         for name, given, at in parties
         if not given or at is None or (params.consent_must_precede_recording and at > recorded_at)
     ]
+
+
+def _revocations(pairing: PairingView) -> str:
+    """A consent withdrawn keeps its withdrawal time in `*_consent_at` (see the API)."""
+    notes = [
+        f" The {name} revoked consent on {at:%Y-%m-%d %H:%M} UTC."
+        for name, given, at in (
+            ("mentor", pairing.mentor_recording_consent, pairing.mentor_consent_at),
+            ("mentee", pairing.mentee_recording_consent, pairing.mentee_consent_at),
+        )
+        if not given and at is not None
+    ]
+    return "".join(notes)

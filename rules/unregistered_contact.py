@@ -26,7 +26,11 @@ class UnregisteredContact:
 
     def evaluate(self, event: Event, context: Context, params: ContactParams) -> list[Decision]:
         meeting = context.meeting
-        if meeting is None or context.pairing is not None or not context.program_people:
+        if meeting is None:
+            return []
+        if context.pairing is not None:
+            return self._strangers(context)
+        if not context.program_people:
             return []
         if len(meeting.participants) < 2:  # someone alone in a room is not contact
             return []
@@ -43,6 +47,27 @@ class UnregisteredContact:
                     f"(instance {meeting.instance_uuid}) was attended by {who} ({names}) "
                     f"but matches no registered pairing. Policy: {self.policy}"
                 ),
+                priority=Priority.HIGH,
+            )
+        ]
+
+    def _strangers(self, context: Context) -> list[Decision]:
+        """A pairing's session joined by people the program does not know."""
+        meeting, pairing = context.meeting, context.pairing
+        assert meeting is not None and pairing is not None
+        unknown = [p for p in meeting.participants if p.person_id is None and p.attended_seconds]
+        if not unknown:
+            return []
+        names = ", ".join(sorted(p.name or "unnamed" for p in unknown))
+        return [
+            Alert(
+                key=f"{self.id}:meeting:{meeting.id}:unknown",
+                rule_id=self.id,
+                pairing_id=pairing.id,
+                title=f"Unknown participants joined a session of pairing P{pairing.id}",
+                reason=f"{len(unknown)} participant(s) not registered in the program "
+                f"({names}) joined {meeting.platform} meeting {meeting.external_id}. "
+                f"Policy: {self.policy}",
                 priority=Priority.HIGH,
             )
         ]

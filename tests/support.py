@@ -27,6 +27,7 @@ TEST_ENV = {
     "T_ZOOM": ZOOM_SECRET,
 }
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+VETTING_STEPS = ("professional_verification", "personal_references", "interview")
 
 
 def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
@@ -69,6 +70,7 @@ def make_pairing(
     zoom_meeting_id: str | None = "81234567890",
     status: str = "active",
     consent: tuple[str | None, str | None] = (None, None),
+    vetted: bool = True,
 ) -> dict[str, int]:
     """A mentor, a mentee (emails `<name>@example.org`) and their pairing, through the API.
 
@@ -76,16 +78,15 @@ def make_pairing(
     """
     ids = {}
     for key, role in ((mentor, "mentor"), (mentee, "mentee")):
-        response = client.post(
-            "/api/v1/people",
-            json={
-                "role": role,
-                "name": key.title(),
-                "email": f"{key}@example.org",
-                "status": "active",
-            },
-            headers=ADMIN,
-        )
+        person: dict[str, Any] = {
+            "role": role,
+            "name": key.title(),
+            "email": f"{key}@example.org",
+            "status": "active",
+        }
+        if role == "mentor" and vetted:
+            person["vetting"] = [{"step": step, "status": "passed"} for step in VETTING_STEPS]
+        response = client.post("/api/v1/people", json=person, headers=ADMIN)
         assert response.status_code == 201, response.json
         ids[role] = response.json["id"]
     body: dict[str, Any] = {

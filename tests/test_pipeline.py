@@ -82,7 +82,7 @@ def test_recording_without_consent_gives_one_alert_and_one_removal_task_however_
         ("recording-consent", "Remove the recording")
     ]
     assert alerts[0]["pairing_id"] == tasks[0]["pairing_id"] == ids["pairing"]
-    assert count(store, InboxEvent) == 2
+    assert count(store, InboxEvent, InboxEvent.source == "zoom") == 2
     assert count(store, OutboxItem) == 2
     assert count(store, OutboxItem, OutboxItem.status == "done") == 2
 
@@ -214,7 +214,9 @@ def test_state_and_decisions_roll_back_together_when_processing_fails(
     services.runner.run_once()
     assert count(store, Meeting) == 0  # the state change did not outlive the failure
     assert count(store, OutboxItem) == 0
-    assert count(store, InboxEvent, InboxEvent.status == "pending") == 2
+    assert (
+        count(store, InboxEvent, InboxEvent.source == "zoom", InboxEvent.status == "pending") == 2
+    )
 
     monkeypatch.undo()
     clock.advance(minutes=10)

@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
-from connector.demo import Client, demo_env, running_server, wait_until, write_config
+from connector.demo import VETTED, Client, demo_env, running_server, wait_until, write_config
 from connector.store.db import Store
 from connector.store.models import InboxEvent
 from tests.test_pipeline import ended, recorded
@@ -24,7 +24,7 @@ from tests.test_pipeline import ended, recorded
 TIMEOUT = 30.0
 
 
-def _pending(database_url: str) -> int:
+def _pending(database_url: str, source: str = "zoom") -> int:
     store = Store.from_url(database_url)
     try:
         with store.session() as session:
@@ -32,7 +32,7 @@ def _pending(database_url: str) -> int:
                 session.scalar(
                     select(func.count())
                     .select_from(InboxEvent)
-                    .where(InboxEvent.status == "pending")
+                    .where(InboxEvent.status == "pending", InboxEvent.source == source)
                 )
                 or 0
             )
@@ -55,8 +55,11 @@ def test_sigkill_between_receipt_and_processing_loses_nothing_and_repeats_nothin
     # 1. Receive and store only, then die by SIGKILL before anything is processed.
     with running_server(config, env, runner=False) as proc:
         client = Client(config, env)
+        vetted = [{"step": step, "status": "passed"} for step in VETTED]
         make = client.api(
-            "POST", "/people", json={"role": "mentor", "name": "Maya", "email": "maya@example.org"}
+            "POST",
+            "/people",
+            json={"role": "mentor", "name": "Maya", "email": "maya@example.org", "vetting": vetted},
         )
         mentee = client.api(
             "POST", "/people", json={"role": "mentee", "name": "Eli", "email": "eli@example.org"}
@@ -123,8 +126,13 @@ def test_the_demo_runs_end_to_end_over_real_http_within_a_minute() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "duplicate" in out and "ignored" in out
-    assert "Alerts (2)" in out and "Tasks (2)" in out
-    for rule in ("recording-consent", "unregistered-contact", "feedback-after-sessions"):
+    assert "Alerts (2)" in out and "Tasks (4)" in out
+    for rule in (
+        "recording-consent",
+        "unregistered-contact",
+        "feedback-after-sessions",
+        "introductory-session",
+    ):
         assert rule in out
 
 

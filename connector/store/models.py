@@ -105,6 +105,10 @@ class Pairing(Base):
     mentor_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mentee_recording_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     mentee_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written reasons that let a pairing past a rule's gate; each is also in the audit log.
+    extenuating_circumstances: Mapped[str | None] = mapped_column(Text)
+    vetting_override_reason: Mapped[str | None] = mapped_column(Text)
+    closing_override_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -145,6 +149,8 @@ class Meeting(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kind: Mapped[str | None] = mapped_column(String(16))
     held: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the platform reports as applied: {"passcode": bool, "waiting_room": ..., ...}
+    security: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     participants: Mapped[list[MeetingParticipant]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingParticipant.id"
@@ -198,6 +204,82 @@ class Recording(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Submission(Base):
+    """A form from one party of a pairing: goals, feedback, closing reflection."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("pairing_id", "party", "form"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pairing_id: Mapped[int] = mapped_column(ForeignKey("pairings.id", ondelete="CASCADE"))
+    party: Mapped[str] = mapped_column(String(8))  # mentor | mentee
+    form: Mapped[str] = mapped_column(String(32))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CheckIn(Base):
+    """A staff check-in with one party of a pairing."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_pairing", "pairing_id", "party", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pairing_id: Mapped[int] = mapped_column(ForeignKey("pairings.id", ondelete="CASCADE"))
+    party: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(128))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    safety_concern: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Concern(Base):
+    """A confidential concern report; only the safeguarding role sees its content."""
+
+    __tablename__ = "concerns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    pairing_id: Mapped[int | None] = mapped_column(ForeignKey("pairings.id"))
+    about_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reporter_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Exemption(Base):
+    """A rule switched off for the program (no pairing) or one pairing, with a reason."""
+
+    __tablename__ = "exemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    pairing_id: Mapped[int | None] = mapped_column(ForeignKey("pairings.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """One run of a scheduled job per period; the unique key makes it once per period."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -234,6 +316,7 @@ class OutboxItem(Base):
     key: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    pairing_id: Mapped[int | None] = mapped_column(Integer, index=True)
     decision: Mapped[dict[str, Any]] = mapped_column(JSON)
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -1,0 +1,127 @@
+"""Concern reports: confidential, seen and handled only by the safeguarding role."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Response, g, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+
+from connector import audit
+from connector.api import STAFF, ApiError, body, bp, get_or_404, iso, services
+from connector.auth import requires
+from connector.domain import ConcernReported, ConcernResolved
+from connector.events import enqueue
+from connector.store.models import Concern
+
+STATUSES = ("new", "acknowledged", "investigating", "resolved")
+OUTCOMES = ("violation", "no_violation", "inconclusive", "withdrawn")
+
+
+class ConcernSchema(Schema):
+    body = fields.String(required=True, validate=validate.Length(1, 20_000))
+    pairing_id = fields.Integer(allow_none=True)
+    about_person_id = fields.Integer(allow_none=True)
+    reporter_person_id = fields.Integer(allow_none=True)
+    anonymous = fields.Boolean(load_default=False)
+
+
+class ConcernStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES[1:]))
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    note = fields.String(validate=validate.Length(max=5000))
+
+    @validates_schema
+    def _outcome_when_resolved(self, data: dict[str, Any], **_: Any) -> None:
+        if data["status"] == "resolved" and not data.get("outcome"):
+            raise ValidationError("a resolved concern needs an outcome", "outcome")
+
+
+@bp.post("/concerns")
+@requires(*STAFF)
+def report_concern() -> tuple[Response, int]:
+    """Record a concern (staff on someone's behalf; the public form comes through the inbox)."""
+    data = body(ConcernSchema())
+    now = services().clock.now()
+    with services().store.session() as session:
+        if data["anonymous"]:
+            data["reporter_person_id"] = None
+        concern = Concern(reference=new_reference(), created_at=now, status="new", **data)
+        session.add(concern)
+        session.flush()
+        audit.record(session, now, g.actor, "concern.reported", "concern", concern.id)
+        enqueue(session, ConcernReported(concern_id=concern.id), now)
+        return jsonify(reference=concern.reference, id=concern.id), 201
+
+
+@bp.get("/concerns")
+@requires("safeguarding")
+def list_concerns() -> Response:
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, "invalid", f"status must be one of {', '.join(STATUSES)}")
+    with services().store.session() as session:
+        query = select(Concern).order_by(Concern.id)
+        if status:
+            query = query.where(Concern.status == status)
+        concerns = session.scalars(query).all()
+        audit.record(
+            session,
+            services().clock.now(),
+            g.actor,
+            "concern.viewed",
+            "concern",
+            ",".join(str(c.id) for c in concerns),
+        )
+        return jsonify(concerns=[concern_json(c) for c in concerns])
+
+
+@bp.post("/concerns/<int:concern_id>/status")
+@requires("safeguarding")
+def move_concern(concern_id: int) -> Response:
+    data = body(ConcernStatusSchema())
+    now = services().clock.now()
+    with services().store.session() as session:
+        concern = get_or_404(session, Concern, concern_id)
+        if STATUSES.index(data["status"]) <= STATUSES.index(concern.status):
+            raise ApiError(409, "refused", f"concern {concern.reference} is {concern.status}")
+        concern.status = data["status"]
+        if concern.acknowledged_at is None:
+            concern.acknowledged_at = now
+        if data["status"] == "resolved":
+            concern.resolved_at, concern.outcome = now, data["outcome"]
+            enqueue(session, ConcernResolved(concern_id=concern.id, outcome=data["outcome"]), now)
+        audit.record(
+            session,
+            now,
+            g.actor,
+            f"concern.{data['status']}",
+            "concern",
+            concern.id,
+            outcome=concern.outcome,
+        )
+        return jsonify(concern_json(concern))
+
+
+def new_reference() -> str:
+    """A short reference the reporter can quote, unguessable (not a sequence number)."""
+    return "C-" + secrets.token_hex(4).upper()
+
+
+def concern_json(concern: Concern) -> dict[str, Any]:
+    return {
+        "id": concern.id,
+        "reference": concern.reference,
+        "status": concern.status,
+        "outcome": concern.outcome,
+        "pairing_id": concern.pairing_id,
+        "about_person_id": concern.about_person_id,
+        "reporter_person_id": concern.reporter_person_id,
+        "anonymous": concern.anonymous,
+        "body": concern.body,
+        "created_at": iso(concern.created_at),
+        "acknowledged_at": iso(concern.acknowledged_at),
+        "resolved_at": iso(concern.resolved_at),
+    }
