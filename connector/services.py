@@ -12,6 +12,7 @@ from connector.inbox import Inbox
 from connector.local_host import LocalHost
 from connector.outbox import Outbox
 from connector.runner import Runner
+from connector.scheduler import Scheduler
 from connector.settings import Settings
 from connector.store.db import Store
 
@@ -33,12 +34,14 @@ class Services:
     inbox: Inbox = field(init=False)
     runner: Runner = field(init=False)
     outbox: Outbox = field(init=False)
+    scheduler: Scheduler = field(init=False)
 
     def __post_init__(self) -> None:
         self.host = build_host(self.settings, self.store, self.clock)
         self.inbox = Inbox(self.store, self.clock)
         self.runner = Runner(self.store, self.settings, self.clock)
         self.outbox = Outbox(self.store, self.settings, self.host, self.clock)
+        self.scheduler = Scheduler(self.store, self.settings, self.clock)
 
     def drain(self, rounds: int = 100) -> None:
         """Run the runner and the outbox until neither has work (bounded); for CLI and tests."""
@@ -71,6 +74,7 @@ class Background:
         log.info("background runner started")
         while not self._stop.is_set():
             try:
+                self._services.scheduler.tick()
                 busy = self._services.runner.run_once() + self._services.outbox.run_once()
             except Exception:  # the store may be down; keep the loop alive and retry
                 log.exception("background round failed")

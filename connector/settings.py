@@ -113,6 +113,12 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool = True
+    checks_at_hour: int = 6  # daily, in the program's time zone ([connector] timezone)
+
+
+@dataclass(frozen=True)
 class HostSettings:
     adapter: str = "local"
 
@@ -144,6 +150,7 @@ class Settings:
     admin: AdminSettings = AdminSettings()
     runner: RunnerSettings = RunnerSettings()
     outbox: OutboxSettings = OutboxSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     host: HostSettings = HostSettings()
     zoom: ZoomSettings = ZoomSettings()
     policy: PolicySettings = PolicySettings()
@@ -216,6 +223,12 @@ class OutboxSchema(_Section):
     backoff_initial_seconds = mf.Float(validate=validate.Range(0.01, 3600))
     backoff_max_seconds = mf.Float(validate=validate.Range(1, 86_400))
     lease_seconds = mf.Float(validate=validate.Range(1, 3600))
+
+
+class SchedulerSchema(_Section):
+    target = SchedulerSettings
+    enabled = mf.Boolean()
+    checks_at_hour = mf.Integer(validate=validate.Range(0, 23))
 
 
 class HostSchema(_Section):
@@ -307,6 +320,7 @@ class SettingsSchema(Schema):
     admin = mf.Nested(AdminSchema)
     runner = mf.Nested(RunnerSchema)
     outbox = mf.Nested(OutboxSchema)
+    scheduler = mf.Nested(SchedulerSchema)
     host = mf.Nested(HostSchema)
     video = mf.Nested(VideoSchema)
     policy = mf.Nested(PolicySchema)

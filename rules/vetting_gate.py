@@ -128,7 +128,8 @@ class VettingGate:
         return Refusal(
             self.id,
             (
-                f"{pairing.mentor.name} cannot be in a {transition.status_to} pairing yet: "
+                f"{pairing.mentor.name} cannot be in {_article(transition.status_to)} "
+                f"{transition.status_to} pairing yet: "
                 f"{_list(missing)}. Complete the vetting, or give an override reason."
             ),
         )
@@ -161,3 +162,7 @@ def _list(missing: list[tuple[str, str]]) -> str:
         for step, state in missing
     ]
     return "; ".join(parts)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

@@ -28,6 +28,7 @@ from connector.events import enqueue
 from connector.gates import refusals
 from connector.store.models import MeetingLink, Pairing, Person
 from rules.base import Transition
+from rules.calendar import local_date
 
 # Gates an override reason may pass, and the pairing field that keeps the reason.
 OVERRIDABLE = {
@@ -151,6 +152,8 @@ def change_status(
             refused=refusal.message,
         )
     pairing.status = status_to
+    if status_to == PairingStatus.ACTIVE and pairing.started_on is None:
+        pairing.started_on = local_date(now, settings.connector.timezone)
     session.flush()
     enqueue(
         session,
