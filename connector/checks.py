@@ -8,7 +8,6 @@ writes nothing new: decisions carry period keys and the outbox is unique on them
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -141,7 +140,19 @@ def monthly_facts(
 def feedback_facts(
     session: Session, at: datetime, params: FeedbackParams, settings: Settings, pid: int | None
 ) -> Iterable[FeedbackFacts]:
-    """Pairings whose Nth held session is older than the reminder delay, feedback missing."""
+    """Pairings whose Nth held session is older than the reminder delay, feedback missing.
+
+    Sessions are ranked only for pairings still missing a party's feedback, which keeps the
+    window function off most of the meetings table.
+    """
+
+    def gave(party: str, pairing: Any) -> Any:
+        return exists().where(
+            Submission.pairing_id == pairing,
+            Submission.party == party,
+            Submission.form == params.form,
+        )
+
     ranked = (
         select(
             Meeting.pairing_id,
@@ -151,19 +162,14 @@ def feedback_facts(
             .label("n"),
         )
         .where(
-            Meeting.held.is_(True), Meeting.pairing_id.is_not(None), _one(Meeting.pairing_id, pid)
+            Meeting.held.is_(True),
+            Meeting.pairing_id.is_not(None),
+            _one(Meeting.pairing_id, pid),
+            ~and_(gave("mentor", Meeting.pairing_id), gave("mentee", Meeting.pairing_id)),
         )
         .subquery()
     )
-
-    def gave(party: str) -> Any:
-        return exists().where(
-            Submission.pairing_id == Pairing.id,
-            Submission.party == party,
-            Submission.form == params.form,
-        )
-
-    mentor, mentee = gave("mentor"), gave("mentee")
+    mentor, mentee = gave("mentor", Pairing.id), gave("mentee", Pairing.id)
     rows = session.execute(
         select(Pairing.id, ranked.c.started_at, mentor, mentee)
         .join(ranked, ranked.c.pairing_id == Pairing.id)
@@ -171,7 +177,6 @@ def feedback_facts(
             ranked.c.n == params.after_sessions,
             ranked.c.started_at <= at - timedelta(days=params.remind_after_days),
             Pairing.status.in_((PairingStatus.ACTIVE, PairingStatus.CLOSING)),
-            ~and_(mentor, mentee),
         )
     )
     return [FeedbackFacts(*row) for row in rows]
@@ -180,17 +185,21 @@ def feedback_facts(
 def check_in_facts(
     session: Session, at: datetime, params: CheckInParams, settings: Settings, pid: int | None
 ) -> Iterable[CheckInFacts]:
-    """Each party of an active pairing not clearly up to date with its check-ins.
+    """Each party of an active pairing that may have a check-in due.
 
-    A party is left out only when it had its first-month check-ins and one recently enough
-    that nothing can be due; `StaffCheckIn.decide` works out the due date of the rest.
+    Left out: parties past their first month whose last check-in is recent enough that
+    nothing can be due yet. `StaffCheckIn.decide` works out the due date of the rest.
     """
+    zone = settings.connector.timezone
+    today = local_date(at, zone)
+    first_month_since = today - timedelta(days=params.first_month_days)
     recent = at - timedelta(days=params.then_every_days - params.remind_days_before)
     out: list[CheckInFacts] = []
     for party in PARTIES:
         mine = and_(CheckIn.pairing_id == Pairing.id, CheckIn.party == party)
+        last = func.max(CheckIn.at)
         rows = session.execute(
-            select(Pairing.id, Pairing.started_on, func.max(CheckIn.at), func.count(CheckIn.id))
+            select(Pairing.id, Pairing.started_on, last)
             .outerjoin(CheckIn, mine)
             .where(
                 Pairing.status == PairingStatus.ACTIVE,
@@ -198,20 +207,13 @@ def check_in_facts(
                 _one(Pairing.id, pid),
             )
             .group_by(Pairing.id, Pairing.started_on)
-            .having(
-                or_(
-                    func.count(CheckIn.id) < params.first_month_check_ins,
-                    func.max(CheckIn.at) < recent,
-                )
-            )
-        )
-        candidates = list(rows)
-        early = _first_month_counts(
-            session, [r[0] for r in candidates], party, params, settings.connector.timezone
-        )
+            .having(or_(Pairing.started_on >= first_month_since, last.is_(None), last < recent))
+        ).all()
+        in_first_month = [r[0] for r in rows if r[1] is not None and r[1] >= first_month_since]
+        early = _first_month_counts(session, in_first_month, party, params, zone)
         out += [
             CheckInFacts(pairing_id, party, started_on, early.get(pairing_id, 0), last_at)
-            for pairing_id, started_on, last_at, _count in candidates
+            for pairing_id, started_on, last_at in rows
             if started_on is not None
         ]
     return out
@@ -291,13 +293,16 @@ def periodic_decisions(
     at: datetime,
     pairing_id: int | None = None,
 ) -> list[Decision]:
-    """What one time-based rule decides at `at` (for one pairing, or the whole program)."""
+    """What one time-based rule decides at `at` (for one pairing, or the whole program).
+
+    The decisions are not yet stamped with the policy version; `write_many` does that.
+    """
     params = settings.rule(rule.id).params
     context = check_context(settings, at)
     exempt = _exempt_pairings(session, rule.id)
     facts = QUERIES[rule.id](session, at, params, settings, pairing_id)
     return [
-        dataclasses.replace(decision, policy_version=context.policy_version)
+        decision
         for fact in facts
         for decision in rule.decide(fact, context, params)
         if decision.pairing_id is None or decision.pairing_id not in exempt
@@ -314,13 +319,16 @@ def run_checks(store: Store, settings: Settings, at: datetime) -> dict[str, int]
             if _program_exempt(session, rule.id):
                 continue
             decisions = periodic_decisions(session, rule, settings, at)
-            written[rule.id] = write_many(session, decisions, at)
+            written[rule.id] = write_many(session, decisions, at, settings.policy.policy_version)
         log.info("checks rule=%s decisions=%d new=%d", rule.id, len(decisions), written[rule.id])
     return written
 
 
-def write_many(session: Session, decisions: Sequence[Decision], now: datetime) -> int:
-    """Put decisions in the outbox in bulk, skipping keys already there; how many were new."""
+def write_many(
+    session: Session, decisions: Sequence[Decision], now: datetime, policy_version: str
+) -> int:
+    """Put decisions in the outbox in bulk, stamped with the policy version, skipping keys
+    already there; how many were new."""
     if not decisions:
         return 0
     before = session.scalar(select(func.count(OutboxItem.id))) or 0
@@ -333,7 +341,7 @@ def write_many(session: Session, decisions: Sequence[Decision], now: datetime) -
             "kind": d.kind,
             "rule_id": d.rule_id,
             "pairing_id": d.pairing_id,
-            "decision": to_json(d),
+            "decision": to_json(d) | {"policy_version": policy_version},
             "inbox_id": None,
             "status": "pending",
             "attempts": 0,

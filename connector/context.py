@@ -53,7 +53,7 @@ def build_context(
         policy_version=policy.policy_version,
         pairing=pairing_view(session, pairing) if pairing is not None else None,
         meeting=meeting_view(session, meeting) if meeting is not None else None,
-        recordings=tuple(recording_view(r) for r in applied.recordings),
+        recordings=_recordings(session, meeting),
         program_people=program_people,
         concern=concern_view(concern) if concern is not None else None,
         person=person_view(person) if person is not None else None,
@@ -61,7 +61,30 @@ def build_context(
         approved_platforms=policy.approved_platforms,
         in_person_allowed=policy.in_person_allowed,
         exempt=exempt_rules(session, pairing_id),
+        person_pairings=_open_pairings(session, person) if person is not None else (),
     )
+
+
+def _open_pairings(session: Session, person: Person) -> tuple[PairingView, ...]:
+    rows = session.scalars(
+        select(Pairing)
+        .where(
+            or_(Pairing.mentor_id == person.id, Pairing.mentee_id == person.id),
+            Pairing.status.in_(("proposed", "active", "closing")),
+        )
+        .order_by(Pairing.id)
+    )
+    return tuple(pairing_view(session, p) for p in rows)
+
+
+def _recordings(session: Session, meeting: Meeting | None) -> tuple[RecordingView, ...]:
+    """All recordings stored for the meeting: rules judge the meeting as it stands."""
+    if meeting is None:
+        return ()
+    rows = session.scalars(
+        select(Recording).where(Recording.meeting_id == meeting.id).order_by(Recording.id)
+    )
+    return tuple(recording_view(r) for r in rows)
 
 
 def exempt_rules(session: Session, pairing_id: int | None) -> frozenset[str]:

@@ -227,6 +227,21 @@ class CheckInLogged(Event):
     party: str
 
 
+# Every event about one meeting: rules that judge a meeting's state run on each of them, so the
+# outcome does not depend on which event happened to arrive last.
+MEETING_EVENTS: frozenset[str] = frozenset(
+    cls.kind
+    for cls in (
+        MeetingStarted,
+        MeetingEnded,
+        ParticipantJoined,
+        ParticipantLeft,
+        RecordingAvailable,
+        MeetingSecurityReported,
+        SessionLogged,
+    )
+)
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -303,7 +318,20 @@ DECISION_TYPES: dict[str, type[Decision]] = {
 
 def to_json(obj: Event | Decision) -> dict[str, Any]:
     """Plain-JSON form of an event or decision, tagged with its kind."""
-    return {"kind": obj.kind, **{f.name: _dump(getattr(obj, f.name)) for f in _fields(obj)}}
+    data: dict[str, Any] = {"kind": obj.kind}
+    for name in _field_names(type(obj)):
+        data[name] = _dump(getattr(obj, name))
+    return data
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def event_from_json(data: dict[str, Any]) -> Event:
@@ -314,11 +342,9 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
     return _load_tagged(data, DECISION_TYPES)
 
 
-def _fields(obj: Any) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(obj)
-
-
 def _dump(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool, float):  # the common case, first
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -369,6 +395,7 @@ def _coerce(hint: Any, value: Any) -> Any:
 __all__ = [
     "DECISION_TYPES",
     "EVENT_TYPES",
+    "MEETING_EVENTS",
     "Alert",
     "CheckInLogged",
     "ConcernReported",

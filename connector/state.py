@@ -68,7 +68,6 @@ class Applied:
     """What an event touched, for building the rules' context."""
 
     meeting: Meeting | None = None
-    recordings: tuple[Recording, ...] = ()
     pairing_id: int | None = None
     person_id: int | None = None
     concern_id: int | None = None
@@ -137,7 +136,7 @@ def apply_event(session: Session, event: Event, now: datetime) -> Applied:
             _record_presence(session, meeting, event)
         case RecordingAvailable():
             meeting.started_at = _earliest(meeting.started_at, event.started_at)
-            applied.recordings = _store_recordings(session, meeting, event, now)
+            _store_recordings(session, meeting, event, now)
         case RecordingRemoved():
             _remove_recordings(session, meeting, event, now)
         case MeetingSecurityReported():
@@ -198,6 +197,15 @@ def _record_presence(
         },
         ("meeting_id", "participant_key"),
     )
+    if event.email or event.name:  # a later event may know what the first one did not
+        row = session.scalars(
+            select(MeetingParticipant).where(
+                MeetingParticipant.meeting_id == meeting.id,
+                MeetingParticipant.participant_key == event.participant_key,
+            )
+        ).one()
+        row.email = row.email or event.email
+        row.name = row.name or event.name
     insert_ignore(
         session,
         PresenceMark,
@@ -217,18 +225,20 @@ def attendance(
 ) -> int:
     """Seconds present, from join/leave marks in time order (a join sorts before a leave).
 
-    A leave with no open join counts from the meeting's start (its join was missed); a join
-    still open counts until the meeting's end, or not at all while the meeting runs.
+    Repeated marks count once. A first mark that is a leave counts from the meeting's start
+    (its join was missed); a later leave with no open join adds nothing. A join still open
+    counts until the meeting's end, or not at all while the meeting runs.
     """
-    total, opened = 0.0, None
-    for mark, at in sorted(marks, key=lambda m: (m[1], m[0] != "join")):
+    total, opened, first = 0.0, None, True
+    for mark, at in sorted(set(marks), key=lambda m: (m[1], m[0] != "join")):
         if mark == "join":
             opened = opened or at
-        elif opened is not None or start is not None:
-            begin = opened or start
-            assert begin is not None
-            total += max((at - begin).total_seconds(), 0)
+        else:
+            begin = opened or (start if first else None)
+            if begin is not None:
+                total += max((at - begin).total_seconds(), 0)
             opened = None
+        first = False
     if opened is not None and end is not None:
         total += max((end - opened).total_seconds(), 0)
     return int(total)
@@ -254,21 +264,22 @@ def _refresh_meeting(session: Session, meeting: Meeting) -> None:
         person = people.get(participant.email)
         participant.person_id = person.id if person else None
 
-    if meeting.pairing_id is None:
-        pairing = _match_pairing(session, meeting)
-        meeting.pairing_id = pairing.id if pairing else None
-    if meeting.pairing_id is not None:
-        pairing = session.get_one(Pairing, meeting.pairing_id)
+    # Matched afresh from what is known now, so the result does not depend on the order the
+    # participants' events arrived in; a pairing that loses the meeting is re-ranked too.
+    before = meeting.pairing_id
+    pairing = _match_pairing(session, meeting)
+    meeting.pairing_id = pairing.id if pairing else None
+    meeting.held = False
+    if pairing is not None:
         present = {p.person_id for p in meeting.participants if p.attended_seconds > 0}
-        meeting.held = (
-            meeting.ended_at is not None
-            and {
-                pairing.mentor_id,
-                pairing.mentee_id,
-            }
-            <= present
-        )
-        session.flush()
+        both = {pairing.mentor_id, pairing.mentee_id}
+        meeting.held = meeting.ended_at is not None and both <= present
+    if not meeting.held:
+        meeting.kind = None  # only held sessions are intro, regular or closing
+    session.flush()
+    if before is not None and before != meeting.pairing_id:
+        _assign_kinds(session, session.get_one(Pairing, before))
+    if pairing is not None:
         _assign_kinds(session, pairing)
 
 
@@ -323,7 +334,7 @@ def _assign_kinds(session: Session, pairing: Pairing) -> None:
 
 def _store_recordings(
     session: Session, meeting: Meeting, event: RecordingAvailable, now: datetime
-) -> tuple[Recording, ...]:
+) -> None:
     for file in event.files:
         insert_ignore(
             session,
@@ -342,14 +353,6 @@ def _store_recordings(
             },
             ("platform", "external_id"),
         )
-    ids = [f.file_id for f in event.files]
-    return tuple(
-        session.scalars(
-            select(Recording).where(
-                Recording.platform == event.platform, Recording.external_id.in_(ids)
-            )
-        )
-    )
 
 
 def _remove_recordings(

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from connector.domain import (
+    MEETING_EVENTS,
     Alert,
     Decision,
     Event,
-    MeetingEnded,
     MeetingSecurityReported,
     Priority,
-    SessionLogged,
 )
 from rules.base import Context
 
@@ -34,9 +33,7 @@ class ApprovedPlatform:
         "All mentorship sessions must take place on approved secure online platforms that "
         "comply with our privacy and security standards."
     )
-    triggers: ClassVar[frozenset[str]] = frozenset(
-        {MeetingEnded.kind, SessionLogged.kind, MeetingSecurityReported.kind}
-    )
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS
     Params: ClassVar[type[PlatformParams]] = PlatformParams
 
     def evaluate(self, event: Event, context: Context, params: PlatformParams) -> list[Decision]:

@@ -116,6 +116,7 @@ class Context:
     approved_platforms: tuple[str, ...] = ("zoom", "teams", "meet")
     in_person_allowed: bool = True
     exempt: frozenset[str] = frozenset()  # rule ids switched off for this pairing
+    person_pairings: tuple[PairingView, ...] = ()  # the open pairings of `person`
 
 
 @dataclass(frozen=True)

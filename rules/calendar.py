@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
+@functools.lru_cache(maxsize=4096)
 def local_date(at: datetime, timezone: str) -> date:
     return at.astimezone(ZoneInfo(timezone)).date()
 
@@ -27,6 +29,7 @@ def month_key(day: date) -> str:
     return day.strftime("%Y-%m")
 
 
+@functools.lru_cache(maxsize=4096)
 def start_of_day_utc(day: date, timezone: str) -> datetime:
     """The UTC instant at which `day` begins in `timezone` (DST-safe)."""
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone)).astimezone(UTC)

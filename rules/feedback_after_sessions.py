@@ -7,12 +7,10 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from connector.domain import (
+    MEETING_EVENTS,
     Decision,
     Event,
-    MeetingEnded,
     PairingStatus,
-    ParticipantJoined,
-    ParticipantLeft,
     Task,
 )
 from rules.base import Context
@@ -42,9 +40,7 @@ class FeedbackAfterSessions:
         "ensure alignment with their goals."
     )
     # Any event that can make a session count as held; the key keeps it to one task.
-    triggers: ClassVar[frozenset[str]] = frozenset(
-        {MeetingEnded.kind, ParticipantJoined.kind, ParticipantLeft.kind}
-    )
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS
     Params: ClassVar[type[FeedbackParams]] = FeedbackParams
     Facts: ClassVar[type[FeedbackFacts]] = FeedbackFacts
 

@@ -7,13 +7,10 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 from connector.domain import (
+    MEETING_EVENTS,
     Decision,
     Event,
-    MeetingEnded,
     MeetingKind,
-    ParticipantJoined,
-    ParticipantLeft,
-    SessionLogged,
     Task,
 )
 from rules.base import Context
@@ -40,9 +37,7 @@ class IntroductorySession:
         "Mentors and mentees will participate in an introductory session to establish goals "
         "and expectations."
     )
-    triggers: ClassVar[frozenset[str]] = frozenset(
-        {MeetingEnded.kind, ParticipantJoined.kind, ParticipantLeft.kind, SessionLogged.kind}
-    )
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS
     Params: ClassVar[type[IntroParams]] = IntroParams
     Facts: ClassVar[type[IntroFacts]] = IntroFacts
 

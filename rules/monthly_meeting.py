@@ -56,9 +56,11 @@ class MonthlyMeeting:
                     key=f"{self.id}:pairing:{facts.pairing_id}:{month_key(last_month)}:missed",
                     rule_id=self.id,
                     pairing_id=facts.pairing_id,
-                    title=f"Pairing P{facts.pairing_id} did not meet in {last_month:%B %Y}",
-                    reason=f"Pairing P{facts.pairing_id} held {facts.held_last_month} sessions in "
-                    f"{last_month:%B %Y}. Policy: {self.policy}",
+                    title=f"Pairing P{facts.pairing_id} "
+                    f"{_shortfall(facts.held_last_month, params, 'did not meet', 'met')} "
+                    f"in {last_month:%B %Y}",
+                    reason=f"Pairing P{facts.pairing_id} held {facts.held_last_month} sessions "
+                    f"in {last_month:%B %Y}{_asked(params)}. Policy: {self.policy}",
                     priority=Priority.HIGH,
                 )
             )
@@ -73,9 +75,12 @@ class MonthlyMeeting:
                     key=f"{self.id}:pairing:{facts.pairing_id}:{month_key(this_month)}:at-risk",
                     rule_id=self.id,
                     pairing_id=facts.pairing_id,
-                    title=f"Pairing P{facts.pairing_id} has not met yet in {this_month:%B %Y}",
+                    title=f"Pairing P{facts.pairing_id} "
+                    f"{_shortfall(facts.held_this_month, params, 'has not met yet', 'has met')} "
+                    f"in {this_month:%B %Y}",
                     reason=f"{days_left + 1} days are left in {this_month:%B %Y} and pairing "
-                    f"P{facts.pairing_id} has held no session. Policy: {self.policy}",
+                    f"P{facts.pairing_id} has held {facts.held_this_month} sessions"
+                    f"{_asked(params)}. Policy: {self.policy}",
                     priority=Priority.NORMAL,
                 )
             )
@@ -87,3 +92,15 @@ def _counts(started_on: date, month: date, params: MonthlyParams) -> bool:
     if params.count_first_partial_month:
         return started_on < next_month(month)
     return started_on <= month
+
+
+def _shortfall(held: int, params: MonthlyParams, none: str, some: str) -> str:
+    """The title's verb: no session at all, or fewer than the program asks for."""
+    if held == 0:
+        return none
+    return f"{some} only {held} of {params.sessions_per_month} times"
+
+
+def _asked(params: MonthlyParams) -> str:
+    n = params.sessions_per_month
+    return f" (the program asks for {n})" if n > 1 else ""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from connector.domain import (
+    MEETING_EVENTS,
     Alert,
     Decision,
     Event,
@@ -32,23 +33,30 @@ class RecordingConsent:
         "For the safety of both parties and to maintain a record of the mentorship, sessions "
         "may be recorded with the consent of both the mentor and the mentee."
     )
-    triggers: ClassVar[frozenset[str]] = frozenset({RecordingAvailable.kind})
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS
     Params: ClassVar[type[ConsentParams]] = ConsentParams
 
     def evaluate(self, event: Event, context: Context, params: ConsentParams) -> list[Decision]:
         pairing, meeting = context.pairing, context.meeting
-        if not isinstance(event, RecordingAvailable) or pairing is None or meeting is None:
+        if pairing is None or meeting is None:
             return []
-        recorded_at = min(
-            (f.started_at for f in event.files if f.started_at is not None),
-            default=event.started_at,
-        )
+        # The meeting's stored recordings, and those this event announces (a pure call may
+        # bring them only in the event): judged on every meeting event, decided once by key.
+        files = {r.external_id: r.started_at for r in context.recordings if r.status == "available"}
+        if isinstance(event, RecordingAvailable):
+            files.update({f.file_id: f.started_at for f in event.files})
+        if not files:
+            return []
+        starts = [at for at in files.values() if at is not None]
+        fallback = event.started_at if isinstance(event, RecordingAvailable) else meeting.started_at
+        recorded_at = min(starts, default=fallback)
+        if recorded_at is None:
+            return []
         missing = _parties_without_consent(pairing, recorded_at, params)
         prefix = f"{self.id}:meeting:{meeting.id}"
         when = recorded_at.strftime("%Y-%m-%d %H:%M UTC")
         if not missing:
-            files = ",".join(sorted(f.file_id for f in event.files))
-            digest = hashlib.sha256(files.encode()).hexdigest()[:12]
+            digest = hashlib.sha256(",".join(sorted(files)).encode()).hexdigest()[:12]
             return [
                 RecordingAction(
                     key=f"{prefix}:restrict:{digest}",

@@ -35,14 +35,16 @@ class CheckInFacts:
     last_at: datetime | None
 
 
-def next_due(facts: CheckInFacts, params: CheckInParams, timezone: str) -> date:
+def next_due(facts: CheckInFacts, params: CheckInParams, today: date, timezone: str) -> date:
     """The date the next check-in with this party is due.
 
-    In the first month, check-ins are spread evenly (day 15 and day 30 by default); after
-    it, the next is due a period after the later of the last check-in and the month's end.
+    During the first month, check-ins are spread evenly over it (day 15 and day 30 by
+    default). Once it is over, the next is due a period after the later of the last check-in
+    and the first month's end: a first month that went without is not held against the
+    pairing forever, its overdue alert has been raised on its own due date.
     """
     first_month_end = facts.started_on + timedelta(days=params.first_month_days)
-    if facts.first_month_count < params.first_month_check_ins:
+    if facts.first_month_count < params.first_month_check_ins and today <= first_month_end:
         step = params.first_month_days / params.first_month_check_ins
         return facts.started_on + timedelta(days=round(step * (facts.first_month_count + 1)))
     last = local_date(facts.last_at, timezone) if facts.last_at else first_month_end
@@ -67,7 +69,7 @@ class StaffCheckIn:
         self, facts: CheckInFacts, context: Context, params: CheckInParams
     ) -> list[Decision]:
         today = local_date(context.now, context.timezone)
-        due = next_due(facts, params, context.timezone)
+        due = next_due(facts, params, today, context.timezone)
         key = f"{self.id}:pairing:{facts.pairing_id}:{facts.party}:{due.isoformat()}"
         out: list[Decision] = []
         if today >= due - timedelta(days=params.remind_days_before):

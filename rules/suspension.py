@@ -6,19 +6,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from connector.domain import (
+    MEETING_EVENTS,
     Alert,
     ConcernResolved,
     Decision,
     Event,
-    MeetingEnded,
     PairingStatus,
     PairingStatusChanged,
-    ParticipantJoined,
+    PersonStatusChanged,
     Priority,
-    SessionLogged,
     Task,
 )
-from rules.base import Context, Refusal, Transition
+from rules.base import Context, PairingView, Refusal, Transition
 
 OUT = ("suspended", "removed")
 
@@ -34,22 +33,20 @@ class Suspension:
         "Any violations of the policy may result in immediate suspension or termination from "
         "the program."
     )
-    triggers: ClassVar[frozenset[str]] = frozenset(
-        {
-            MeetingEnded.kind,
-            ParticipantJoined.kind,
-            SessionLogged.kind,
-            PairingStatusChanged.kind,
-            ConcernResolved.kind,
-        }
-    )
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS | {
+        PairingStatusChanged.kind,
+        PersonStatusChanged.kind,
+        ConcernResolved.kind,
+    }
     Params: ClassVar[type[SuspensionParams]] = SuspensionParams
 
     def evaluate(self, event: Event, context: Context, params: SuspensionParams) -> list[Decision]:
         if isinstance(event, ConcernResolved):
             return self._suspend_task(event, context, params)
         if isinstance(event, PairingStatusChanged):
-            return self._in_pairing(context)
+            return self._in_pairing(context, context.pairing)
+        if isinstance(event, PersonStatusChanged):  # suspended while in open pairings
+            return [d for p in context.person_pairings for d in self._in_pairing(context, p)]
         return self._in_meeting(context)
 
     def gate(
@@ -86,9 +83,9 @@ class Suspension:
             if p.person_status in OUT
         ]
 
-    def _in_pairing(self, context: Context) -> list[Decision]:
-        pairing = context.pairing
-        if pairing is None or pairing.status not in (PairingStatus.PROPOSED, PairingStatus.ACTIVE):
+    def _in_pairing(self, context: Context, pairing: PairingView | None) -> list[Decision]:
+        open_statuses = (PairingStatus.PROPOSED, PairingStatus.ACTIVE, PairingStatus.CLOSING)
+        if pairing is None or pairing.status not in open_statuses:
             return []
         return [
             Alert(

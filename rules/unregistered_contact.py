@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar
 
-from connector.domain import Alert, Decision, Event, MeetingEnded, Priority
+from connector.domain import MEETING_EVENTS, Alert, Decision, Event, Priority
 from rules.base import Context
 
 
@@ -21,12 +21,12 @@ class UnregisteredContact:
         "Treat one another with respect and professionalism - including adhering to boundaries "
         "agreed upon such as contact outside of sessions"
     )
-    triggers: ClassVar[frozenset[str]] = frozenset({MeetingEnded.kind})
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS
     Params: ClassVar[type[ContactParams]] = ContactParams
 
     def evaluate(self, event: Event, context: Context, params: ContactParams) -> list[Decision]:
         meeting = context.meeting
-        if meeting is None:
+        if meeting is None or meeting.ended_at is None:  # judged once the meeting is over
             return []
         if context.pairing is not None:
             return self._strangers(context)

@@ -7,14 +7,13 @@ from datetime import date
 from typing import ClassVar
 
 from connector.domain import (
+    MEETING_EVENTS,
     Alert,
     Decision,
     Event,
-    MeetingEnded,
     PairingStatus,
     PairingStatusChanged,
     Priority,
-    SessionLogged,
     Task,
     VettingChanged,
 )
@@ -72,18 +71,19 @@ class VettingGate:
     id: ClassVar[str] = "vetting-gate"
     policy: ClassVar[str] = (
         "The following steps are taken for each mentor before they are accepted into the "
-        "program: Professional Verification, Personal References, Interview Process, "
+        "program: … Professional Verification … Personal References … Interview Process … "
         "Criminal Background Check: [To be factored in]"
     )
-    triggers: ClassVar[frozenset[str]] = frozenset(
-        {PairingStatusChanged.kind, VettingChanged.kind, MeetingEnded.kind, SessionLogged.kind}
-    )
+    triggers: ClassVar[frozenset[str]] = MEETING_EVENTS | {
+        PairingStatusChanged.kind,
+        VettingChanged.kind,
+    }
     Params: ClassVar[type[VettingParams]] = VettingParams
     Facts: ClassVar[type[VettingFacts]] = VettingFacts
 
     def evaluate(self, event: Event, context: Context, params: VettingParams) -> list[Decision]:
         pairing, today = context.pairing, local_date(context.now, context.timezone)
-        if isinstance(event, MeetingEnded | SessionLogged):
+        if event.kind in MEETING_EVENTS:
             meeting = context.meeting
             if pairing is None or meeting is None or not meeting.held:
                 return []

@@ -85,3 +85,10 @@ def require(obj: Mapping[str, Any], path: str) -> Any:
             raise BadPayload(f"missing field {path}")
         value = value[part]
     return value
+
+
+def require_mapping(value: Any, path: str) -> Mapping[str, Any]:
+    """`value` when it is a JSON object, else BadPayload naming where it was expected."""
+    if not isinstance(value, Mapping):
+        raise BadPayload(f"{path} must be an object")
+    return value

@@ -39,6 +39,7 @@ from webhooks.base import (
     Request,
     StaleTimestamp,
     require,
+    require_mapping,
 )
 
 PLATFORM = "zoom"
@@ -140,16 +141,28 @@ class ZoomReceiver:
     def delivery_id(self, payload: Mapping[str, Any]) -> str:
         event = self.event_type(payload)
         uuid = str(require(payload, "payload.object.uuid"))
-        obj = payload["payload"]["object"]
+        obj = require_mapping(payload["payload"]["object"], "payload.object")
         if event.startswith("meeting.participant_"):
-            person = obj.get("participant") or {}
+            person = require_mapping(obj.get("participant") or {}, "payload.object.participant")
             at = person.get("join_time") or person.get("leave_time") or ""
-            return f"{event}:{uuid}:{_participant_key(person)}:{at}"
+            # Hashed: the key may be an e-mail address, and delivery ids reach the logs.
+            who = hashlib.sha256(_participant_key(person).encode()).hexdigest()[:16]
+            return f"{event}:{uuid}:{who}:{at}"
         if event.startswith("recording."):
-            files = sorted(str(f.get("id", "")) for f in obj.get("recording_files") or [])
+            files = sorted(str(f.get("id", "")) for f in _files(obj))
             digest = hashlib.sha256(",".join(files).encode()).hexdigest()[:16]
+            if event in ("recording.trashed", "recording.deleted"):
+                # An operator's action: trashing again after a recovery is a new event.
+                return f"{event}:{uuid}:{digest}:{payload.get('event_ts', '')}"
             return f"{event}:{uuid}:{digest}"
         return f"{event}:{uuid}"
+
+
+def _files(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    files = obj.get("recording_files") or []
+    if not isinstance(files, list):
+        raise BadPayload("payload.object.recording_files must be a list")
+    return [require_mapping(f, "payload.object.recording_files[]") for f in files]
 
 
 # --------------------------------------------------------------------------- parsers
@@ -171,7 +184,7 @@ def _optional_time(obj: Mapping[str, Any], name: str) -> datetime | None:
 
 
 def _ids(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, str]:
-    obj = require(payload, "payload.object")
+    obj = require_mapping(require(payload, "payload.object"), "payload.object")
     # `id` is a string in meeting events and a number in recording events; accept both.
     return obj, str(require(obj, "id")), str(require(obj, "uuid"))
 
@@ -204,19 +217,25 @@ def _meeting_ended(payload: Mapping[str, Any]) -> list[Event]:
 
 
 def _participant_key(person: Mapping[str, Any]) -> str:
-    """The most stable identity Zoom gives: e-mail, then Zoom user, then per-meeting id."""
-    if person.get("email"):
-        return "email:" + str(person["email"]).strip().lower()
-    for field in ("participant_user_id", "id", "participant_uuid", "user_id"):
+    """Who this is, the same on their join and their leave.
+
+    Zoom's user ids come first: the signed-in user's id, then the per-meeting `user_id`
+    that maps a guest's join to their leave (https://devforum.zoom.us/t/8116). The e-mail,
+    which links a participant to a program person, is stored beside the key, not in it,
+    so a leave event without it still closes the right interval.
+    """
+    for field in ("participant_user_id", "id", "user_id", "participant_uuid"):
         if person.get(field):
             return f"{field}:{person[field]}"
+    if person.get("email"):
+        return "email:" + str(person["email"]).strip().lower()
     return "name:" + str(person.get("user_name") or "unknown")
 
 
 def _participant(cls: type[ParticipantJoined] | type[ParticipantLeft], time_field: str) -> Parser:
     def parse(payload: Mapping[str, Any]) -> list[Event]:
-        obj = require(payload, "payload.object")
-        person = require(obj, "participant")
+        obj = require_mapping(require(payload, "payload.object"), "payload.object")
+        person = require_mapping(require(obj, "participant"), "payload.object.participant")
         return [
             cls(
                 platform=PLATFORM,
@@ -243,7 +262,7 @@ def _recording_available(payload: Mapping[str, Any]) -> list[Event]:
             started_at=_optional_time(f, "recording_start"),
             ended_at=_optional_time(f, "recording_end"),
         )
-        for f in obj.get("recording_files") or []
+        for f in _files(obj)
     )
     if not files:
         raise BadPayload("recording event without recording_files")
@@ -262,7 +281,7 @@ def _recording_available(payload: Mapping[str, Any]) -> list[Event]:
 def _recording_removed(*, permanently: bool) -> Parser:
     def parse(payload: Mapping[str, Any]) -> list[Event]:
         obj, meeting_id, uuid = _ids(payload)
-        file_ids = tuple(str(f["id"]) for f in obj.get("recording_files") or [] if f.get("id"))
+        file_ids = tuple(str(f["id"]) for f in _files(obj) if f.get("id"))
         return [
             RecordingRemoved(
                 platform=PLATFORM,
