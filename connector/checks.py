@@ -39,7 +39,7 @@ from rules.concern_report import ConcernFacts, ConcernParams
 from rules.feedback_after_sessions import FeedbackFacts, FeedbackParams
 from rules.introductory_session import IntroFacts, IntroParams
 from rules.monthly_meeting import MonthlyFacts, MonthlyParams
-from rules.staff_check_in import PARTIES, CheckInFacts, CheckInParams
+from rules.staff_check_in import PARTIES, CheckInFacts, CheckInParams, first_month_grace
 from rules.vetting_gate import GATED, VettingFacts, VettingParams
 
 log = logging.getLogger("connector.checks")
@@ -192,7 +192,8 @@ def check_in_facts(
     """
     zone = settings.connector.timezone
     today = local_date(at, zone)
-    first_month_since = today - timedelta(days=params.first_month_days)
+    # Pairings still on the first-month schedule (through its grace day, see next_due).
+    first_month_since = today - (first_month_grace(today, params) - today)
     recent = at - timedelta(days=params.then_every_days - params.remind_days_before)
     out: list[CheckInFacts] = []
     for party in PARTIES:

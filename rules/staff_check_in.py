@@ -39,16 +39,25 @@ def next_due(facts: CheckInFacts, params: CheckInParams, today: date, timezone: 
     """The date the next check-in with this party is due.
 
     During the first month, check-ins are spread evenly over it (day 15 and day 30 by
-    default). Once it is over, the next is due a period after the later of the last check-in
-    and the first month's end: a first month that went without is not held against the
-    pairing forever, its overdue alert has been raised on its own due date.
+    default), and that schedule holds until its last check-in has turned overdue. After
+    that, the next is due a period after the later of the last check-in and the first
+    month's end: a first month that went without is alerted once, not held against the
+    pairing forever.
     """
     first_month_end = facts.started_on + timedelta(days=params.first_month_days)
-    if facts.first_month_count < params.first_month_check_ins and today <= first_month_end:
+    if facts.first_month_count < params.first_month_check_ins and today <= first_month_grace(
+        facts.started_on, params
+    ):
         step = params.first_month_days / params.first_month_check_ins
         return facts.started_on + timedelta(days=round(step * (facts.first_month_count + 1)))
     last = local_date(facts.last_at, timezone) if facts.last_at else first_month_end
     return max(last, first_month_end) + timedelta(days=params.then_every_days)
+
+
+def first_month_grace(started_on: date, params: CheckInParams) -> date:
+    """The last day the first-month schedule applies: through the day its final check-in
+    turns overdue, so that alert is raised before the monthly schedule takes over."""
+    return started_on + timedelta(days=params.first_month_days + params.overdue_after_days + 1)
 
 
 class StaffCheckIn:

@@ -47,8 +47,11 @@ def test_each_rule_has_a_test_module_opening_with_a_truth_table(rule: Rule) -> N
     module = ROOT / "tests" / "rules" / f"test_{rule.id.replace('-', '_')}.py"
     assert module.exists(), f"{module.name} is missing"
     source = module.read_text(encoding="utf-8")
-    assert re.search(r"^TRUTH_TABLE\w*\s*[:=]", source, re.MULTILINE), "no TRUTH_TABLE"
-    assert "@pytest.mark.parametrize" in source and "TRUTH_TABLE" in source
+    tables = re.findall(r"^([A-Z_]*TABLE)\s*[:=]", source, re.MULTILINE)
+    assert tables, "no module-level truth table (a *_TABLE list of rows)"
+    assert any(re.search(rf"parametrize\([^)]*{t}", source, re.DOTALL) for t in tables), (
+        "no test is parametrized over the truth table"
+    )
 
 
 def test_ids_are_unique_kebab_case_and_registries_hold_only_known_rules() -> None:
