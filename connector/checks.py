@@ -34,7 +34,7 @@ from connector.store.models import (
 )
 from rules import PERIODIC
 from rules.base import Context, PeriodicRule
-from rules.calendar import local_date, month_bounds_utc, previous_month
+from rules.calendar import local_date, month_bounds_utc, previous_month, start_of_day_utc
 from rules.concern_report import ConcernFacts, ConcernParams
 from rules.feedback_after_sessions import FeedbackFacts, FeedbackParams
 from rules.introductory_session import IntroFacts, IntroParams
@@ -194,7 +194,11 @@ def check_in_facts(
     today = local_date(at, zone)
     # Pairings still on the first-month schedule (through its grace day, see next_due).
     first_month_since = today - (first_month_grace(today, params) - today)
-    recent = at - timedelta(days=params.then_every_days - params.remind_days_before)
+    # Whole local days, as the rule decides by date: a check-in late in the evening must not
+    # hide a reminder due on the morning the checks run.
+    recent = start_of_day_utc(
+        today - timedelta(days=params.then_every_days - params.remind_days_before - 1), zone
+    )
     out: list[CheckInFacts] = []
     for party in PARTIES:
         mine = and_(CheckIn.pairing_id == Pairing.id, CheckIn.party == party)

@@ -125,7 +125,8 @@ def serve(
     from connector.server import serve as run_server
 
     ctx.store()  # refuses to start on an out-of-date schema, with what to run
-    run_server(ctx.settings, host=bind_host, port=port, workers=workers, runner=not no_runner)
+    runner = ctx.settings.runner.enabled and not no_runner
+    run_server(ctx.settings, host=bind_host, port=port, workers=workers, runner=runner)
 
 
 @main.command()

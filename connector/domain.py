@@ -308,8 +308,20 @@ class RecordingAction(Decision):
     meeting_id: int | None = None
 
 
+@dataclass(frozen=True)
+class PlatformFetch(Decision):
+    """Plumbing, not policy: read a held meeting back from its platform (applied security
+    settings, every participant's join and leave) after it ended. Each webhook may have been
+    missed; the answers come back through the inbox as ordinary events."""
+
+    kind: ClassVar[str] = "fetch"
+    platform: str = ""
+    meeting_external_id: str = ""
+    instance_uuid: str = ""
+
+
 DECISION_TYPES: dict[str, type[Decision]] = {
-    cls.kind: cls for cls in (Task, Alert, RecordingAction)
+    cls.kind: cls for cls in (Task, Alert, RecordingAction, PlatformFetch)
 }
 
 
@@ -414,6 +426,7 @@ __all__ = [
     "ParticipantLeft",
     "PersonStatus",
     "PersonStatusChanged",
+    "PlatformFetch",
     "Priority",
     "RecordingAction",
     "RecordingAvailable",

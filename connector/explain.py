@@ -51,9 +51,7 @@ def explain(store: Store, settings: Settings, pairing_id: int, at: datetime) -> 
                     Exemption.revoked_at.is_(None),
                     (Exemption.pairing_id == pairing_id) | Exemption.pairing_id.is_(None),
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         recorded = session.scalars(
             select(OutboxItem).where(OutboxItem.pairing_id == pairing_id).order_by(OutboxItem.id)

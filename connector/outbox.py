@@ -8,33 +8,57 @@ second delivery changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from adapters.base import HostSystem
+from adapters.base import HostSystem, VideoPlatform
 from connector import audit
 from connector.backoff import next_attempt
 from connector.clock import Clock
-from connector.domain import Alert, Decision, RecordingAction, Task, decision_from_json
-from connector.errors import AdapterError, RateLimited
+from connector.domain import (
+    Alert,
+    Decision,
+    Event,
+    MeetingSecurityReported,
+    ParticipantJoined,
+    ParticipantLeft,
+    PlatformFetch,
+    RecordingAction,
+    Task,
+    decision_from_json,
+    to_json,
+)
+from connector.errors import AdapterError, InvalidRequest, RateLimited
+from connector.inbox import Inbox
 from connector.settings import Settings
 from connector.store.db import Store
-from connector.store.models import OutboxItem, Recording
+from connector.store.models import Meeting, OutboxItem, Recording
 
 log = logging.getLogger("connector.outbox")
 
 
 class Outbox:
-    def __init__(self, store: Store, settings: Settings, host: HostSystem, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        host: HostSystem,
+        clock: Clock,
+        platforms: Mapping[str, VideoPlatform] | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings.outbox
         self._host = host
         self._clock = clock
+        self._platforms = dict(platforms or {})
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
@@ -140,8 +164,87 @@ class Outbox:
             case RecordingAction(action="restrict"):
                 with self._store.session() as session:
                     restrict_recordings(session, decision, self._clock)
+            case RecordingAction(action="trash"):
+                self._trash(decision)
+            case PlatformFetch():
+                self._fetch(decision)
             case _:
                 raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
+
+    def _trash(self, action: RecordingAction) -> None:
+        """Move a meeting's recordings to the platform's trash, then record that here."""
+        with self._store.session() as session:
+            meeting = session.get_one(Meeting, action.meeting_id)
+            platform_name, uuid = meeting.platform, meeting.instance_uuid
+        platform = self._platforms.get(platform_name)
+        if platform is None:  # not retryable: an admin has to act (dead-letter list)
+            raise InvalidRequest(
+                f"no {platform_name} API credentials are configured to trash recordings; "
+                "remove them on the platform by hand"
+            )
+        platform.trash_recordings(uuid)
+        now = self._clock.now()
+        with self._store.session() as session:
+            for recording in session.scalars(
+                select(Recording).where(
+                    Recording.meeting_id == action.meeting_id, Recording.status == "available"
+                )
+            ):
+                recording.status = "trashed"
+                audit.record(
+                    session,
+                    now,
+                    f"rule:{action.rule_id}",
+                    "recording.trashed",
+                    "recording",
+                    recording.id,
+                    meeting_id=action.meeting_id,
+                    reason=action.reason,
+                )
+
+    def _fetch(self, fetch: PlatformFetch) -> None:
+        """Read a held meeting back from its platform and queue what it says as events."""
+        platform = self._platforms.get(fetch.platform)
+        if platform is None:
+            raise InvalidRequest(f"no {fetch.platform} API credentials are configured")
+        events: list[Event] = []
+        try:
+            security = platform.meeting_security(fetch.meeting_external_id)
+        except InvalidRequest:
+            security = None  # a one-off meeting may be gone once it ended; attendance still counts
+        if security is not None:
+            events.append(
+                MeetingSecurityReported(
+                    platform=fetch.platform,
+                    meeting_id=fetch.meeting_external_id,
+                    instance_uuid=fetch.instance_uuid,
+                    passcode=security.passcode,
+                    waiting_room=security.waiting_room,
+                    authentication=security.authentication,
+                )
+            )
+        for person in platform.past_participants(fetch.instance_uuid):
+            common = {
+                "platform": fetch.platform,
+                "meeting_id": fetch.meeting_external_id,
+                "instance_uuid": fetch.instance_uuid,
+                "participant_key": person.key,
+                "name": person.name,
+                "email": person.email,
+            }
+            events.append(ParticipantJoined(at=person.join_time, **common))
+            if person.leave_time is not None:
+                events.append(ParticipantLeft(at=person.leave_time, **common))
+        digest = hashlib.sha256(
+            json.dumps([to_json(e) for e in events], sort_keys=True).encode()
+        ).hexdigest()[:16]
+        Inbox(self._store, self._clock).accept(
+            f"{fetch.platform}-api",
+            f"fetch:{fetch.instance_uuid}:{digest}",
+            "meeting.fetched",
+            {},
+            events,
+        )
 
     def _failed(
         self, item_id: int, exc: Exception, *, retryable: bool, retry_after: float | None

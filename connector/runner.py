@@ -10,7 +10,7 @@ several runner processes never do one row twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from connector.backoff import next_attempt
 from connector.clock import Clock
 from connector.context import build_context
-from connector.domain import Decision, event_from_json, to_json
+from connector.domain import Decision, Event, event_from_json, to_json
 from connector.settings import Settings
 from connector.state import apply_event, insert_ignore
 from connector.store.db import Store
@@ -37,8 +37,10 @@ class Runner:
         settings: Settings,
         clock: Clock,
         rules: Sequence[Rule] = ALL_RULES,
+        follow_up: Callable[[Event], list[Decision]] | None = None,
     ) -> None:
         self._store = store
+        self._follow_up = follow_up
         self._settings = settings
         self._clock = clock
         self._rules = [r for r in rules if settings.rule(r.id).enabled]
@@ -88,6 +90,8 @@ class Runner:
             applied = apply_event(session, event, now)
             context = build_context(session, applied, now, self._settings)
             decisions.extend(evaluate(event, context, self._rules, self._params))
+            if self._follow_up is not None:  # plumbing such as reading a meeting back
+                decisions.extend(self._follow_up(event))
         for decision in decisions:
             write_decision(session, decision, now, inbox_id=row.id)
         return decisions

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import Schema, ValidationError, post_load, validate, validates
+from marshmallow import Schema, ValidationError, post_load, validate, validates, validates_schema
 from marshmallow import fields as mf
 
 from rules import RULES_BY_ID
@@ -127,6 +127,10 @@ class HostSettings:
 class ZoomSettings:
     webhook_secret: Secret | None = None
     timestamp_tolerance_seconds: int = 300
+    # The REST API, through a Server-to-Server OAuth app; all three or none.
+    account_id: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,10 @@ class ConnectorSchema(_Section):
 class ServerSchema(_Section):
     target = ServerSettings
     host = mf.String()
-    port = mf.Integer(validate=validate.Range(1, 65535))
-    workers = mf.Integer(validate=validate.Range(1, 64))
-    threads = mf.Integer(validate=validate.Range(1, 256))
-    access_log = mf.Boolean()
+    port = mf.Integer(strict=True, validate=validate.Range(1, 65535))
+    workers = mf.Integer(strict=True, validate=validate.Range(1, 64))
+    threads = mf.Integer(strict=True, validate=validate.Range(1, 256))
+    access_log = mf.Boolean(truthy={True}, falsy={False})
 
 
 class AdminSchema(_Section):
@@ -211,15 +215,15 @@ class AdminSchema(_Section):
 
 class RunnerSchema(_Section):
     target = RunnerSettings
-    enabled = mf.Boolean()
+    enabled = mf.Boolean(truthy={True}, falsy={False})
     poll_interval_seconds = mf.Float(validate=validate.Range(0.01, 60))
-    batch_size = mf.Integer(validate=validate.Range(1, 10_000))
-    max_attempts = mf.Integer(validate=validate.Range(1, 100))
+    batch_size = mf.Integer(strict=True, validate=validate.Range(1, 10_000))
+    max_attempts = mf.Integer(strict=True, validate=validate.Range(1, 100))
 
 
 class OutboxSchema(_Section):
     target = OutboxSettings
-    max_attempts = mf.Integer(validate=validate.Range(1, 100))
+    max_attempts = mf.Integer(strict=True, validate=validate.Range(1, 100))
     backoff_initial_seconds = mf.Float(validate=validate.Range(0.01, 3600))
     backoff_max_seconds = mf.Float(validate=validate.Range(1, 86_400))
     lease_seconds = mf.Float(validate=validate.Range(1, 3600))
@@ -227,8 +231,8 @@ class OutboxSchema(_Section):
 
 class SchedulerSchema(_Section):
     target = SchedulerSettings
-    enabled = mf.Boolean()
-    checks_at_hour = mf.Integer(validate=validate.Range(0, 23))
+    enabled = mf.Boolean(truthy={True}, falsy={False})
+    checks_at_hour = mf.Integer(strict=True, validate=validate.Range(0, 23))
 
 
 class HostSchema(_Section):
@@ -239,7 +243,17 @@ class HostSchema(_Section):
 class ZoomSchema(_Section):
     target = ZoomSettings
     webhook_secret = SecretField()
-    timestamp_tolerance_seconds = mf.Integer(validate=validate.Range(30, 3600))
+    timestamp_tolerance_seconds = mf.Integer(strict=True, validate=validate.Range(30, 3600))
+    account_id = mf.String(validate=validate.Length(1, 128))
+    client_id = mf.String(validate=validate.Length(1, 128))
+    client_secret = SecretField()
+
+    @validates_schema
+    def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:
+        keys = ("account_id", "client_id", "client_secret")
+        missing = [k for k in keys if not data.get(k)]
+        if 0 < len(missing) < len(keys):
+            raise ValidationError("account_id, client_id and client_secret go together", missing[0])
 
 
 class VideoSchema(Schema):
@@ -252,7 +266,7 @@ class PolicySchema(_Section):
     approved_platforms = mf.List(
         mf.String(validate=validate.OneOf(["zoom", "teams", "meet", "in_person"]))
     )
-    in_person_allowed = mf.Boolean()
+    in_person_allowed = mf.Boolean(truthy={True}, falsy={False})
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Any:
@@ -311,7 +325,11 @@ def _rule_settings(params_cls: type[Any], table: Any) -> RuleSettings:
             errors[key] = [f"must be {type(default).__name__}, like the default {default!r}"]
     if errors:
         raise ValidationError(errors)
-    return RuleSettings(enabled=enabled, params=params_cls(**table), reason=reason)
+    try:
+        params = params_cls(**table)
+    except ValueError as exc:  # a Params dataclass checking its own values
+        raise ValidationError(str(exc)) from exc
+    return RuleSettings(enabled=enabled, params=params, reason=reason)
 
 
 class SettingsSchema(Schema):
@@ -349,7 +367,7 @@ def load_settings(
         document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
     return parse_settings(document, env, str(path))
 

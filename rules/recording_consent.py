@@ -25,6 +25,13 @@ class ConsentParams:
     # A consent given after the recording started does not cover it.
     consent_must_precede_recording: bool = True
     audience: str = "safeguarding"
+    # "alert": tell the safeguarding lead; "trash": also move the files to the platform's
+    # trash at once (recoverable there for 30 days), through the platform's API.
+    on_missing_consent: str = "alert"
+
+    def __post_init__(self) -> None:
+        if self.on_missing_consent not in ("alert", "trash"):
+            raise ValueError('on_missing_consent must be "alert" or "trash"')
 
 
 class RecordingConsent:
@@ -77,7 +84,7 @@ class RecordingConsent:
             f"without recording consent from the {who}.{_revocations(pairing)} "
             f"Policy: {self.policy}"
         )
-        return [
+        decisions: list[Decision] = [
             Alert(
                 key=f"{prefix}:alert",
                 rule_id=self.id,
@@ -99,6 +106,18 @@ class RecordingConsent:
                 confidential=True,
             ),
         ]
+        if params.on_missing_consent == "trash":
+            decisions.append(
+                RecordingAction(
+                    key=f"{prefix}:trash",
+                    rule_id=self.id,
+                    reason=reason,
+                    pairing_id=pairing.id,
+                    action="trash",
+                    meeting_id=meeting.id,
+                )
+            )
+        return decisions
 
 
 def _parties_without_consent(
