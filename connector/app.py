@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 
+from adapters.base import VideoPlatform
 from connector.clock import Clock, SystemClock
 from connector.services import Services
 from connector.settings import Settings, load_settings
@@ -19,6 +20,7 @@ def create_app(
     *,
     store: Store | None = None,
     clock: Clock | None = None,
+    platforms: dict[str, VideoPlatform] | None = None,
 ) -> Flask:
     """A Flask app wired to the settings' store and host. Background work is started by
     `serve` (see `connector.server`), never here, so tests and CLI commands stay in control."""
@@ -26,7 +28,7 @@ def create_app(
 
     settings = settings or load_settings()
     store = store or Store.from_url(settings.connector.database_url)
-    services = Services(settings, store, clock or SystemClock())
+    services = Services(settings, store, clock or SystemClock(), platforms)
 
     app = Flask("connector")
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # webhooks are small; refuse floods

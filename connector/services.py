@@ -6,11 +6,12 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from adapters.base import HostSystem
+from adapters.base import HostSystem, VideoPlatform
 from connector.clock import Clock, SystemClock
 from connector.inbox import Inbox
 from connector.local_host import LocalHost
 from connector.outbox import Outbox
+from connector.platforms import build_platforms, fetch_after_end
 from connector.runner import Runner
 from connector.scheduler import Scheduler
 from connector.settings import Settings
@@ -30,6 +31,7 @@ class Services:
     settings: Settings
     store: Store
     clock: Clock = field(default_factory=SystemClock)
+    platforms: dict[str, VideoPlatform] | None = None  # default: from the settings
     host: HostSystem = field(init=False)
     inbox: Inbox = field(init=False)
     runner: Runner = field(init=False)
@@ -38,9 +40,13 @@ class Services:
 
     def __post_init__(self) -> None:
         self.host = build_host(self.settings, self.store, self.clock)
+        if self.platforms is None:
+            self.platforms = build_platforms(self.settings, self.clock)
         self.inbox = Inbox(self.store, self.clock)
-        self.runner = Runner(self.store, self.settings, self.clock)
-        self.outbox = Outbox(self.store, self.settings, self.host, self.clock)
+        self.runner = Runner(
+            self.store, self.settings, self.clock, follow_up=fetch_after_end(self.platforms)
+        )
+        self.outbox = Outbox(self.store, self.settings, self.host, self.clock, self.platforms)
         self.scheduler = Scheduler(self.store, self.settings, self.clock)
 
     def drain(self, rounds: int = 100) -> None:

@@ -1,0 +1,250 @@
+"""Google Meet's REST API (v2) over one `requests.Session`, with typed errors.
+
+Every failure leaves this module as one of the errors in `connector.errors` (STYLE.md habit 8):
+
+| Meet answers                                  | raised                                   |
+|-----------------------------------------------|------------------------------------------|
+| 401 (credentials: after one refresh and retry) | `Unauthorized`                           |
+| 403 (scope, delegation, not the owner's data) | `Unauthorized`                           |
+| 429                                           | `RateLimited(retry_after)` from Retry-After |
+| 400, 404 and any other 4xx; a malformed name  | `InvalidRequest`                         |
+| 5xx, connection error, timeout, non-JSON body | `Unavailable`                            |
+
+Auth is pluggable: pass a callable that returns a bearer token, or google-auth credentials,
+which are refreshed when they expire. A service account with domain-wide delegation reads the
+meetings of the Workspace user it impersonates (the space owner, or the user a subscription
+targets); in the Admin console (Security → API controls → Domain-wide delegation) allow the
+service account's client id the scope in `SCOPES`, then::
+
+    from google.oauth2 import service_account
+    credentials = service_account.Credentials.from_service_account_file(
+        "/run/secrets/meet-reader.json", scopes=SCOPES, subject="mentoring@program.org"
+    )
+    client = MeetClient(credentials)
+
+Tokens are never logged nor put in an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import google.auth.credentials
+import google.auth.transport.requests
+import requests
+from google.auth import exceptions as google_exceptions
+
+from adapters.base import MeetingSecurity
+from connector.clock import Clock, SystemClock
+from connector.errors import (
+    AdapterError,
+    InvalidRequest,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+
+log = logging.getLogger("connector.adapters.meet")
+
+BASE_URL = "https://meet.googleapis.com/v2"
+# Read conference records, participants, recordings, transcripts and space settings
+# (https://developers.google.com/workspace/meet/api/guides/authenticate-authorize).
+SCOPES = ("https://www.googleapis.com/auth/meetings.space.readonly",)
+# Pub/Sub waits 10 s for a push answer by default and the receiver makes up to three calls.
+DEFAULT_TIMEOUT = (3.05, 5.0)
+
+# Names go into the URL path: only their documented shape, so no "..", "?" or "%2F" gets in.
+_ID = r"[A-Za-z0-9_-]+"
+_RECORD = rf"conferenceRecords/{_ID}"
+_PARTICIPANT = rf"{_RECORD}/participants/{_ID}"
+NAMES = {
+    "conference record": re.compile(_RECORD),
+    "participant": re.compile(_PARTICIPANT),
+    "participant session": re.compile(rf"{_PARTICIPANT}/participantSessions/{_ID}"),
+    "recording": re.compile(rf"{_RECORD}/recordings/{_ID}"),
+    "transcript": re.compile(rf"{_RECORD}/transcripts/{_ID}"),
+    "space": re.compile(rf"spaces/{_ID}"),  # a space id, or its meeting code as an alias
+}
+
+# `config.accessType`: who joins without knocking, Meet's waiting room
+# (https://developers.google.com/workspace/meet/api/reference/rest/v2/spaces#AccessType).
+# OPEN: anyone with the link. TRUSTED: the host's organization, invited external users and
+# dial-in users; everyone else knocks. RESTRICTED: invitees only; everyone else knocks.
+KNOCKING = {"OPEN": False, "TRUSTED": True, "RESTRICTED": True}
+
+TokenProvider = Callable[[], str]
+
+
+class MeetClient:
+    """Read-only calls to the Meet REST API; each returns the resource's JSON object."""
+
+    def __init__(
+        self,
+        credentials_or_token_provider: google.auth.credentials.Credentials | TokenProvider,
+        *,
+        session: requests.Session | None = None,
+        base_url: str = BASE_URL,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = session or requests.Session()
+        source = credentials_or_token_provider
+        self._token: TokenProvider
+        if isinstance(source, google.auth.credentials.Credentials):
+            self._credentials: _CredentialsToken | None = _CredentialsToken(source, self._session)
+            self._token = self._credentials
+        else:
+            self._credentials, self._token = None, source
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._clock = clock or SystemClock()
+
+    def __repr__(self) -> str:
+        return f"MeetClient(base_url={self._base_url!r})"
+
+    def conference_record(self, name: str) -> dict[str, Any]:
+        """`conferenceRecords.get`: `space`, `startTime`, `endTime` (unset while running)."""
+        return self._get("conference record", name)
+
+    def participant(self, name: str) -> dict[str, Any]:
+        """`participants.get`: one of `signedinUser`, `anonymousUser`, `phoneUser`."""
+        return self._get("participant", name)
+
+    def participant_session(self, name: str) -> dict[str, Any]:
+        """`participantSessions.get`: `startTime`, `endTime` of one join from one device."""
+        return self._get("participant session", name)
+
+    def recording(self, name: str) -> dict[str, Any]:
+        """`recordings.get`: `state`, times, `driveDestination{file, exportUri}` (an MP4)."""
+        return self._get("recording", name)
+
+    def transcript(self, name: str) -> dict[str, Any]:
+        """`transcripts.get`: `state`, times, `docsDestination{document, exportUri}`."""
+        return self._get("transcript", name)
+
+    def space(self, name: str) -> MeetingSecurity:
+        """`spaces.get`, as the safeguards it applies. Meet has no passcode, so that is None."""
+        config = self._get("space", name).get("config")
+        access = config.get("accessType") if isinstance(config, Mapping) else None
+        knocking = KNOCKING.get(access) if isinstance(access, str) else None
+        return MeetingSecurity(passcode=None, waiting_room=knocking, authentication=None)
+
+    # ------------------------------------------------------------------ calls
+
+    def _get(self, kind: str, name: str) -> dict[str, Any]:
+        if not isinstance(name, str) or not NAMES[kind].fullmatch(name):
+            raise InvalidRequest(f"not a Meet {kind} name: {str(name)[:120]!r}")
+        what = f"GET {name}"
+        response = self._send(name)
+        if response.status_code == 401 and self._credentials is not None:
+            log.info("meet %s answered 401; refreshing the credentials and trying once more", what)
+            self._credentials.expire()
+            response = self._send(name)
+        self._raise_for_status(response, what)
+        return _json_object(response, what)
+
+    def _send(self, name: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        url = f"{self._base_url}/{name}"
+        try:
+            response = self._session.get(url, headers=headers, timeout=self._timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Unavailable(f"cannot reach Meet ({type(exc).__name__})") from exc
+        log.debug("meet GET %s -> %s", name, response.status_code)
+        return response
+
+    def _raise_for_status(self, response: requests.Response, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        message = f"Meet {what} answered {status}: {_describe(response)}"
+        error: AdapterError
+        if status in (401, 403):
+            error = Unauthorized(message, status=status)
+        elif status == 429:
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
+            error = RateLimited(message, retry_after=retry_after, status=status)
+        elif status >= 500:
+            error = Unavailable(message, status=status)
+        else:
+            error = InvalidRequest(message, status=status)
+        raise error
+
+
+class _CredentialsToken:
+    """A token provider over google-auth credentials: refreshed when expired or refused."""
+
+    def __init__(
+        self, credentials: google.auth.credentials.Credentials, session: requests.Session
+    ) -> None:
+        self._credentials = credentials
+        self._request = google.auth.transport.requests.Request(session)
+        self._lock = threading.Lock()
+        self._stale = False
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._stale or not self._credentials.valid:
+                try:
+                    self._credentials.refresh(self._request)  # type: ignore[no-untyped-call]
+                except google_exceptions.RefreshError as exc:
+                    raise Unauthorized(f"Google refused the credentials: {exc}") from exc
+                except google_exceptions.TransportError as exc:
+                    raise Unavailable(f"cannot reach Google's token endpoint: {exc}") from exc
+                self._stale = False
+            return str(self._credentials.token)
+
+    def expire(self) -> None:
+        with self._lock:
+            self._stale = True
+
+
+def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
+    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date; RFC 9110)."""
+    if not value or not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT; "-0000" parses naive
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - clock.now()).total_seconds())
+
+
+def _describe(response: requests.Response) -> str:
+    """Google's `{"error": {"code", "message", "status"}}` body (AIP-193)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or "no error body"
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, Mapping):
+        return f"{error.get('status', '')}: {str(error.get('message', ''))[:200]}"
+    return response.reason or "no error body"
+
+
+def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise Unavailable(f"Meet {what} answered a body that is not JSON") from exc
+    if not isinstance(body, dict):
+        raise Unavailable(f"Meet {what} answered JSON that is not an object")
+    return body
+
+
+__all__ = ["BASE_URL", "KNOCKING", "SCOPES", "MeetClient", "retry_after_seconds"]

@@ -1,0 +1,48 @@
+"""The video platforms the connector can act on, built from the settings.
+
+To add one: an adapter package under `adapters/` implementing `adapters.base.VideoPlatform`,
+its settings in `connector.settings`, and one entry in `build_platforms` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from adapters.base import VideoPlatform
+from connector.clock import Clock
+from connector.domain import Decision, Event, MeetingEnded, PlatformFetch
+from connector.settings import Settings
+
+
+def build_platforms(settings: Settings, clock: Clock) -> dict[str, VideoPlatform]:
+    """Platforms whose API credentials are configured (webhooks alone need none)."""
+    platforms: dict[str, VideoPlatform] = {}
+    zoom = settings.zoom
+    if zoom.account_id and zoom.client_id and zoom.client_secret:
+        from adapters.zoom import ZoomClient, ZoomPlatform
+
+        client = ZoomClient(
+            zoom.account_id, zoom.client_id, zoom.client_secret.reveal(), clock=clock
+        )
+        platforms["zoom"] = ZoomPlatform(client)
+    return platforms
+
+
+def fetch_after_end(platforms: Mapping[str, VideoPlatform]) -> Callable[[Event], list[Decision]]:
+    """The runner's follow-up: once a meeting ends, read it back from its platform."""
+
+    def follow_up(event: Event) -> list[Decision]:
+        if not isinstance(event, MeetingEnded) or event.platform not in platforms:
+            return []
+        return [
+            PlatformFetch(
+                key=f"fetch:{event.platform}:{event.instance_uuid}",
+                rule_id="pipeline",
+                reason="complete attendance and read the applied security settings",
+                platform=event.platform,
+                meeting_external_id=event.meeting_id,
+                instance_uuid=event.instance_uuid,
+            )
+        ]
+
+    return follow_up
