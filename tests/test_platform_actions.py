@@ -214,3 +214,41 @@ def test_the_zoom_api_trashes_a_recording_made_without_consent(
     with store.session() as session:
         assert {r.status for r in session.scalars(select(Recording))} == {"trashed"}
         assert session.scalars(select(OutboxItem.status)).all() == ["done"] * 4
+
+
+def test_a_kept_recording_is_opened_only_for_a_stated_purpose_with_a_fresh_link(
+    database_url: str, store: Store, clock: FrozenClock
+) -> None:
+    from tests.support import ADMIN, COORDINATOR, SAFEGUARDING
+
+    platform = RecordingPlatform(SAFE, [])
+    client, services = app_with(database_url, store, clock, platform)
+    make_pairing(client, consent=("2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z"))
+    send_zoom(client, ended(), clock)
+    send_zoom(client, recorded(), clock)
+    services.drain()
+    [first, _] = client.get("/api/v1/recordings", headers=ADMIN).json["recordings"]
+    assert first["restricted"] is True
+    url = f"/api/v1/recordings/{first['id']}/access"
+
+    assert (
+        client.post(
+            url, json={"purpose": "curiosity", "note": "x"}, headers=SAFEGUARDING
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(url, json={"purpose": "review", "note": "x"}, headers=COORDINATOR).status_code
+        == 403
+    )
+    answer = client.post(
+        url, json={"purpose": "dispute", "note": "mentee disputes session"}, headers=SAFEGUARDING
+    )
+    assert answer.status_code == 200
+    assert answer.json["link"] == f"https://example.test/{first['file_id']}"
+    assert answer.json["link_expires_in"] == 600
+    with store.session() as session:
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "recording.accessed")
+        ).all()
+    assert (entry.actor, entry.detail["purpose"]) == ("token:safeguarding", "dispute")

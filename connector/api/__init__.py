@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connector.errors import AdapterError, RateLimited, Unavailable
 from connector.services import Services
 
 M = TypeVar("M")
@@ -36,6 +37,16 @@ def _invalid(exc: ValidationError) -> tuple[Response, int]:
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> tuple[Response, int]:
     return jsonify(error=exc.code, message=str(exc), **exc.extra), exc.status
+
+
+@bp.errorhandler(AdapterError)
+def _adapter_error(exc: AdapterError) -> tuple[Response, int]:
+    """A vendor system failed while serving the request: say so, never a bare 500."""
+    status = 503 if isinstance(exc, RateLimited | Unavailable) else 502
+    response = jsonify(error="upstream_error", message=f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        response.headers["Retry-After"] = str(int(exc.retry_after))
+    return response, status
 
 
 def services() -> Services:

@@ -13,6 +13,7 @@ from connector.api import ApiError, body, bp, get_or_404, iso, services
 from connector.auth import requires
 from connector.store.models import Meeting, Recording
 
+LINK_TTL_SECONDS = 600
 PURPOSES = (
     "review",
     "dispute",
@@ -63,7 +64,18 @@ def access_recording(recording_id: int) -> Response:
             purpose=data["purpose"],
             note=data["note"],
         )
-        return jsonify(recording_json(recording, meeting) | {"purpose": data["purpose"]})
+        answer = recording_json(recording, meeting) | {"purpose": data["purpose"], "link": None}
+        uuid, file_id, platform_name = (
+            meeting.instance_uuid,
+            recording.external_id,
+            meeting.platform,
+        )
+    # The audit entry is committed before any link exists; the link lives minutes, not days.
+    platform = (services().platforms or {}).get(platform_name)
+    if platform is not None:
+        answer["link"] = platform.access_link(uuid, file_id, LINK_TTL_SECONDS)
+        answer["link_expires_in"] = LINK_TTL_SECONDS
+    return jsonify(answer)
 
 
 def recording_json(recording: Recording, meeting: Meeting) -> dict[str, Any]:
