@@ -134,6 +134,18 @@ class ZoomSettings:
 
 
 @dataclass(frozen=True)
+class MeetSettings:
+    # Pub/Sub push authentication: the audience set on the push subscription and the
+    # service account its OIDC token is issued for. Both, or Meet deliveries are refused.
+    push_audience: str | None = None
+    push_service_account: str | None = None
+    # Reading the Meet REST API: a service-account key file with domain-wide delegation and
+    # the Workspace user it acts as. Without them, events that need details are retried.
+    credentials_file: str | None = None
+    impersonate: str | None = None
+
+
+@dataclass(frozen=True)
 class PolicySettings:
     policy_version: str = "2025-01"
     approved_platforms: tuple[str, ...] = ("zoom", "teams", "meet")
@@ -157,6 +169,7 @@ class Settings:
     scheduler: SchedulerSettings = SchedulerSettings()
     host: HostSettings = HostSettings()
     zoom: ZoomSettings = ZoomSettings()
+    meet: MeetSettings = MeetSettings()
     policy: PolicySettings = PolicySettings()
     rules: Mapping[str, RuleSettings] = field(default_factory=dict)
     source: str = "embedded default"
@@ -256,8 +269,17 @@ class ZoomSchema(_Section):
             raise ValidationError("account_id, client_id and client_secret go together", missing[0])
 
 
+class MeetSchema(_Section):
+    target = MeetSettings
+    push_audience = mf.String(validate=validate.Length(1, 500))
+    push_service_account = mf.Email()
+    credentials_file = mf.String(validate=validate.Length(1, 500))
+    impersonate = mf.Email()
+
+
 class VideoSchema(Schema):
     zoom = mf.Nested(ZoomSchema)
+    meet = mf.Nested(MeetSchema)
 
 
 class PolicySchema(_Section):
@@ -385,7 +407,12 @@ def parse_settings(
         _ENV.reset(env_token)
         _LENIENT.reset(lenient_token)
     video = data.pop("video", {})
-    return Settings(**data, zoom=video.get("zoom", ZoomSettings()), source=source)
+    return Settings(
+        **data,
+        zoom=video.get("zoom", ZoomSettings()),
+        meet=video.get("meet", MeetSettings()),
+        source=source,
+    )
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:

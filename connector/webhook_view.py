@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,14 +19,35 @@ bp = Blueprint("webhooks", __name__)
 
 
 def build_receivers(settings: Settings, services: Services) -> dict[str, WebhookReceiver]:
-    zoom = settings.zoom
+    zoom, meet = settings.zoom, settings.meet
     return {
         "zoom": RECEIVERS["zoom"](  # type: ignore[call-arg]
             zoom.webhook_secret.reveal() if zoom.webhook_secret else None,
             tolerance_seconds=zoom.timestamp_tolerance_seconds,
             clock=services.clock,
         ),
+        "meet": RECEIVERS["meet"](  # type: ignore[call-arg]
+            meet.push_audience,
+            meet.push_service_account,
+            clock=services.clock,
+            fetch=meet_client(settings),
+        ),
     }
+
+
+def meet_client(settings: Settings) -> Any:
+    """The Meet REST client when credentials are configured, else None (events retry)."""
+    meet = settings.meet
+    if not meet.credentials_file:
+        return None
+    from google.oauth2 import service_account
+
+    from adapters.meet import SCOPES, MeetClient
+
+    credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+        meet.credentials_file, scopes=list(SCOPES), subject=meet.impersonate
+    )
+    return MeetClient(credentials)
 
 
 @bp.post("/webhooks/<source>")

@@ -432,3 +432,15 @@ def item_decision(key: str) -> dict[str, Any]:
     from connector.domain import to_json
 
     return to_json(Task(key=key, rule_id="test", reason="because", title="Do it"))
+
+
+def test_meet_deliveries_are_refused_until_push_authentication_is_configured(
+    client: FlaskClient, store: Store
+) -> None:
+    response = client.post(
+        "/webhooks/meet",
+        json={"message": {"data": "e30=", "messageId": "1", "attributes": {}}},
+        headers={"Authorization": "Bearer not-a-google-token"},
+    )
+    assert (response.status_code, response.json["error"]) == (401, "missing_secret")
+    assert count(store, InboxEvent) == 0

@@ -35,7 +35,10 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "ZOOM_WEBHOOK_SECRET": "s3cret-zoom-VALUE-0003",
     "ZOOM_CLIENT_SECRET": "s3cret-client-VALUE-0004",  # only in a commented-out line
 }
-TABLES = {"zoom": "video.zoom"}  # Settings attribute -> its TOML table, where they differ
+TABLES = {
+    "zoom": "video.zoom",
+    "meet": "video.meet",
+}  # Settings attribute -> its TOML table, where they differ
 NOT_A_SECTION = {"rules", "source"}  # `rules` is checked rule by rule; `source` is no key
 HEADER = re.compile(r"^\[([^\]]+)\]\s*(#.*)?$")
 COMMENTED_KEY = re.compile(r"^# ([a-z_]+) = (.+)$")  # an optional key with no default

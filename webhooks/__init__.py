@@ -8,10 +8,12 @@ one line in `connector.webhook_view.build_receivers`.
 from __future__ import annotations
 
 from webhooks.base import WebhookReceiver
+from webhooks.meet import MeetReceiver
 from webhooks.zoom import ZoomReceiver
 
 RECEIVERS: dict[str, type[WebhookReceiver]] = {
     "zoom": ZoomReceiver,
+    "meet": MeetReceiver,
 }
 
 __all__ = ["RECEIVERS", "WebhookReceiver"]
