@@ -134,6 +134,16 @@ class ZoomSettings:
 
 
 @dataclass(frozen=True)
+class TeamsSettings:
+    # The secret every Graph change notification carries back; fixed when subscribing.
+    client_state: Secret | None = None
+    # The Entra app registration (application permissions) Graph is read with: all or none.
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+
+
+@dataclass(frozen=True)
 class MeetSettings:
     # Pub/Sub push authentication: the audience set on the push subscription and the
     # service account its OIDC token is issued for. Both, or Meet deliveries are refused.
@@ -169,6 +179,7 @@ class Settings:
     scheduler: SchedulerSettings = SchedulerSettings()
     host: HostSettings = HostSettings()
     zoom: ZoomSettings = ZoomSettings()
+    teams: TeamsSettings = TeamsSettings()
     meet: MeetSettings = MeetSettings()
     policy: PolicySettings = PolicySettings()
     rules: Mapping[str, RuleSettings] = field(default_factory=dict)
@@ -269,6 +280,21 @@ class ZoomSchema(_Section):
             raise ValidationError("account_id, client_id and client_secret go together", missing[0])
 
 
+class TeamsSchema(_Section):
+    target = TeamsSettings
+    client_state = SecretField()
+    tenant_id = mf.String(validate=validate.Length(1, 128))
+    client_id = mf.String(validate=validate.Length(1, 128))
+    client_secret = SecretField()
+
+    @validates_schema
+    def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:
+        keys = ("tenant_id", "client_id", "client_secret")
+        missing = [k for k in keys if not data.get(k)]
+        if 0 < len(missing) < len(keys):
+            raise ValidationError("tenant_id, client_id and client_secret go together", missing[0])
+
+
 class MeetSchema(_Section):
     target = MeetSettings
     push_audience = mf.String(validate=validate.Length(1, 500))
@@ -279,6 +305,7 @@ class MeetSchema(_Section):
 
 class VideoSchema(Schema):
     zoom = mf.Nested(ZoomSchema)
+    teams = mf.Nested(TeamsSchema)
     meet = mf.Nested(MeetSchema)
 
 
@@ -410,6 +437,7 @@ def parse_settings(
     return Settings(
         **data,
         zoom=video.get("zoom", ZoomSettings()),
+        teams=video.get("teams", TeamsSettings()),
         meet=video.get("meet", MeetSettings()),
         source=source,
     )

@@ -19,12 +19,18 @@ bp = Blueprint("webhooks", __name__)
 
 
 def build_receivers(settings: Settings, services: Services) -> dict[str, WebhookReceiver]:
-    zoom, meet = settings.zoom, settings.meet
+    zoom, teams, meet = settings.zoom, settings.teams, settings.meet
     return {
         "zoom": RECEIVERS["zoom"](  # type: ignore[call-arg]
             zoom.webhook_secret.reveal() if zoom.webhook_secret else None,
             tolerance_seconds=zoom.timestamp_tolerance_seconds,
             clock=services.clock,
+        ),
+        "teams": RECEIVERS["teams"](  # type: ignore[call-arg]
+            teams.client_state.reveal() if teams.client_state else None,
+            tenant_id=teams.tenant_id,
+            clock=services.clock,
+            fetch=graph_client(settings, services),
         ),
         "meet": RECEIVERS["meet"](  # type: ignore[call-arg]
             meet.push_audience,
@@ -33,6 +39,18 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
             fetch=meet_client(settings),
         ),
     }
+
+
+def graph_client(settings: Settings, services: Services) -> Any:
+    """The Graph client when the app registration is configured, else None (events retry)."""
+    teams = settings.teams
+    if not (teams.tenant_id and teams.client_id and teams.client_secret):
+        return None
+    from adapters.teams import GraphClient
+
+    return GraphClient(
+        teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=services.clock
+    )
 
 
 def meet_client(settings: Settings) -> Any:

@@ -444,3 +444,29 @@ def test_meet_deliveries_are_refused_until_push_authentication_is_configured(
     )
     assert (response.status_code, response.json["error"]) == (401, "missing_secret")
     assert count(store, InboxEvent) == 0
+
+
+def test_the_teams_route_answers_graphs_handshake_and_refuses_without_client_state(
+    database_url: str, store: Store, clock: FrozenClock
+) -> None:
+    settings = make_settings(database_url, video={"teams": {"client_state": "env:T_ZOOM"}})
+    client = create_app(settings, store=store, clock=clock).test_client()
+    greeting = client.post("/webhooks/teams?validationToken=Validation%3A%20Testing%20client")
+    assert (greeting.status_code, greeting.get_data(as_text=True)) == (
+        200,
+        "Validation: Testing client",
+    )
+    assert greeting.content_type.startswith("text/plain")
+    forged = {
+        "value": [
+            {
+                "subscriptionId": "s",
+                "clientState": "guess",
+                "resource": "communications/callRecords/1",
+                "changeType": "created",
+            }
+        ]
+    }
+    response = client.post("/webhooks/teams", json=forged)
+    assert response.status_code == 401
+    assert count(store, InboxEvent) == 0

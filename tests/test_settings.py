@@ -34,9 +34,12 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "CONNECTOR_ADMIN_TOKEN": "s3cret-admin-VALUE-0002",
     "ZOOM_WEBHOOK_SECRET": "s3cret-zoom-VALUE-0003",
     "ZOOM_CLIENT_SECRET": "s3cret-client-VALUE-0004",  # only in a commented-out line
+    "TEAMS_CLIENT_STATE": "s3cret-state-VALUE-0005",
+    "TEAMS_CLIENT_SECRET": "s3cret-teams-VALUE-0006",  # only in a commented-out line
 }
 TABLES = {
     "zoom": "video.zoom",
+    "teams": "video.teams",
     "meet": "video.meet",
 }  # Settings attribute -> its TOML table, where they differ
 NOT_A_SECTION = {"rules", "source"}  # `rules` is checked rule by rule; `source` is no key
@@ -297,7 +300,7 @@ PROBLEMS = [  # (a fragment of a document, the one error it gives)
         {"video": {"zoom": {"webhook_secret": "env:NOT_SET_ANYWHERE"}}},
         "video.zoom.webhook_secret: environment variable NOT_SET_ANYWHERE is not set",
     ),
-    ({"video": {"teams": {}}}, "video.teams: unknown key"),
+    ({"video": {"webex": {}}}, "video.webex: unknown key"),
     ({"host": {"adapter": "salesforce"}}, "host.adapter: Must be one of: local."),
     ({"rules": {"no-such-rule": {}}}, f"rules.no-such-rule: unknown rule; known: {KNOWN_RULES}"),
     (

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from webhooks.base import WebhookReceiver
 from webhooks.meet import MeetReceiver
+from webhooks.teams import TeamsReceiver
 from webhooks.zoom import ZoomReceiver
 
 RECEIVERS: dict[str, type[WebhookReceiver]] = {
     "zoom": ZoomReceiver,
+    "teams": TeamsReceiver,
     "meet": MeetReceiver,
 }
 

@@ -64,6 +64,10 @@ class WebhookReceiver(Protocol):
     source: ClassVar[str]
     handled_events: Mapping[str, Parser]
     ignored_events: ClassVar[Mapping[str, str]]
+    accepted_status: ClassVar[int]  # what an accepted delivery answers (Graph expects 202)
+
+    def handshake(self, request: Request) -> Reply | None:
+        """A subscription handshake that comes before any body check, else None."""
 
     def verify(self, request: Request) -> None:
         """Raise a `WebhookError` unless the request is authentic; never return False."""

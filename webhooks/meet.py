@@ -229,6 +229,7 @@ def _max_age(headers: Mapping[str, str]) -> timedelta:
 
 class MeetReceiver:
     source: ClassVar[str] = "meet"
+    accepted_status: ClassVar[int] = 200
     # From the events guide's newer (developer preview) list; should a name be wrong, the event
     # only moves to the unsupported path, which also answers 200.
     ignored_events: ClassVar[Mapping[str, str]] = {
@@ -262,6 +263,9 @@ class MeetReceiver:
             SUBSCRIPTION_EXPIRING: _lifecycle,
             SUBSCRIPTION_EXPIRED: _lifecycle,
         }
+
+    def handshake(self, request: Request) -> Reply | None:
+        return None  # Pub/Sub push has no subscription handshake
 
     def verify(self, request: Request) -> None:
         if not self._audience or not self._service_account:

@@ -1,5 +1,6 @@
 """The request pipeline every receiver shares, its guards in a fixed order.
 
+0. a subscription handshake (Graph's validationToken) → its own answer
 1. empty body → 400        2. signature, timestamp, missing secret → 401
 3. unparsable JSON → 400   4. handshake → its own answer
 5. ignored event → 200     6. unsupported event → 200, logged on its own logger
@@ -29,6 +30,10 @@ Accept = Callable[[str, str, str, dict[str, Any], Sequence[Event]], bool]
 def receive(receiver: WebhookReceiver, request: Request, accept: Accept) -> Reply:
     source = receiver.source
     try:
+        greeting = receiver.handshake(request)
+        if greeting is not None:
+            log.info("webhook handshake answered source=%s", source)
+            return greeting
         if not request.body.strip():
             raise BadPayload("empty body")
         receiver.verify(request)
@@ -55,7 +60,7 @@ def receive(receiver: WebhookReceiver, request: Request, accept: Accept) -> Repl
     is_new = accept(source, delivery_id, event_type, payload, events)
     status = "accepted" if is_new else "duplicate"
     log.info("webhook %s source=%s event=%s delivery=%s", status, source, event_type, delivery_id)
-    return Reply(200, {"status": status, "delivery_id": delivery_id})
+    return Reply(receiver.accepted_status, {"status": status, "delivery_id": delivery_id})
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -66,6 +66,7 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, st
 
 class ZoomReceiver:
     source: ClassVar[str] = "zoom"
+    accepted_status: ClassVar[int] = 200
     ignored_events: ClassVar[Mapping[str, str]] = {
         "meeting.created": "scheduling does not touch any policy until a session is held",
         "meeting.updated": "scheduling does not touch any policy until a session is held",
@@ -101,6 +102,9 @@ class ZoomReceiver:
         }
 
     # -- verification --------------------------------------------------------------------
+
+    def handshake(self, request: Request) -> Reply | None:
+        return None  # no handshake before the body: validation is a signed event (challenge)
 
     def verify(self, request: Request) -> None:
         if not self._secret:
