@@ -28,12 +28,9 @@ Tokens are never logged nor put in an error message.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import google.auth.credentials
@@ -42,6 +39,7 @@ import requests
 from google.auth import exceptions as google_exceptions
 
 from adapters.base import MeetingSecurity
+from adapters.http import json_object, retry_after_seconds
 from connector.clock import Clock, SystemClock
 from connector.errors import (
     AdapterError,
@@ -148,7 +146,7 @@ class MeetClient:
             self._credentials.expire()
             response = self._send(name)
         self._raise_for_status(response, what)
-        return _json_object(response, what)
+        return json_object(response, "Meet " + what)
 
     def _send(self, name: str) -> requests.Response:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
@@ -169,7 +167,9 @@ class MeetClient:
         if status in (401, 403):
             error = Unauthorized(message, status=status)
         elif status == 429:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
+            retry_after = retry_after_seconds(
+                response.headers.get("Retry-After"), self._clock.now()
+            )
             error = RateLimited(message, retry_after=retry_after, status=status)
         elif status >= 500:
             error = Unavailable(message, status=status)
@@ -206,25 +206,6 @@ class _CredentialsToken:
             self._stale = True
 
 
-def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
-    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date; RFC 9110)."""
-    if not value or not value.strip():
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # HTTP dates are GMT; "-0000" parses naive
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - clock.now()).total_seconds())
-
-
 def _describe(response: requests.Response) -> str:
     """Google's `{"error": {"code", "message", "status"}}` body (AIP-193)."""
     try:
@@ -237,14 +218,4 @@ def _describe(response: requests.Response) -> str:
     return response.reason or "no error body"
 
 
-def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise Unavailable(f"Meet {what} answered a body that is not JSON") from exc
-    if not isinstance(body, dict):
-        raise Unavailable(f"Meet {what} answered JSON that is not an object")
-    return body
-
-
-__all__ = ["BASE_URL", "KNOCKING", "SCOPES", "MeetClient", "retry_after_seconds"]
+__all__ = ["BASE_URL", "KNOCKING", "SCOPES", "MeetClient"]

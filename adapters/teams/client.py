@@ -33,18 +33,17 @@ followed only when it points back at `base_url`, so the token never leaves for a
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from adapters.base import MeetingSecurity
+from adapters.http import json_object, retry_after_seconds
 from connector.clock import Clock
 from connector.errors import (
     AdapterError,
@@ -93,25 +92,6 @@ LOBBY_SCOPES = {
 class _Token:
     value: str = field(repr=False)
     expires_at: datetime
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date; RFC 9110)."""
-    if not value or not value.strip():
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # HTTP dates are GMT; "-0000" parses naive
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def meeting_security(meeting: Mapping[str, Any]) -> MeetingSecurity:
@@ -234,7 +214,7 @@ class GraphClient:
         response = self._call(
             "POST", f"{self._base_url}/subscriptions", "POST /subscriptions", json=body
         )
-        return _json_object(response, "POST /subscriptions")
+        return json_object(response, "Graph POST /subscriptions")
 
     def renew_subscription(self, subscription_id: str, expiration: datetime) -> dict[str, Any]:
         """`PATCH /subscriptions/{id}` with a new expiration; the renewed subscription."""
@@ -246,7 +226,7 @@ class GraphClient:
             what,
             json={"expirationDateTime": _graph_time(expiration)},
         )
-        return _json_object(response, what)
+        return json_object(response, "Graph " + what)
 
     def list_subscriptions(self) -> list[dict[str, Any]]:
         """Every subscription this app holds, across all pages."""
@@ -285,7 +265,7 @@ class GraphClient:
                 status=response.status_code,
             )
         self._raise_for_status(response, what)
-        body = _json_object(response, what)
+        body = json_object(response, "Graph " + what)
         value, expires_in = body.get("access_token"), body.get("expires_in")
         if isinstance(expires_in, str) and expires_in.isdigit():  # the v1 endpoint sent strings
             expires_in = int(expires_in)
@@ -299,7 +279,7 @@ class GraphClient:
     # ------------------------------------------------------------------ calls
 
     def _get_json(self, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        return _json_object(self._call("GET", url, what, **kwargs), what)
+        return json_object(self._call("GET", url, what, **kwargs), "Graph " + what)
 
     def _follow(self, next_link: Any, what: str) -> list[Any]:
         """The `value` items of every page from `next_link` on, refusing loops and other hosts."""
@@ -391,16 +371,6 @@ def _describe(response: requests.Response) -> str:
     if isinstance(error, str):
         return f"{error}: {str(body.get('error_description', ''))[:200]}"
     return response.reason or "no error body"
-
-
-def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise Unavailable(f"Graph {what} answered a body that is not JSON") from exc
-    if not isinstance(body, dict):
-        raise Unavailable(f"Graph {what} answered JSON that is not an object")
-    return body
 
 
 __all__ = [

@@ -17,15 +17,14 @@ Tokens and the client secret are never logged nor put in an error message.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from adapters.http import json_object, retry_after_seconds
 from connector.clock import Clock
 from connector.errors import (
     AdapterError,
@@ -67,35 +66,6 @@ def meeting_uuid_path(uuid: str) -> str:
     if uuid.startswith("/") or "//" in uuid:
         return quote(once, safe="")
     return once
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a `Retry-After` header, or None when it is absent or unreadable.
-
-    The header is seconds or an HTTP date (RFC 9110); Zoom's daily limit has been documented
-    with an RFC 3339 time instead (`Retry-After: 2020-05-31T00:00:00Z`,
-    https://devforum.zoom.us/t/18928), so that form is read too. A time in the past is 0.
-    """
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    when: datetime | None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if when.tzinfo is None:  # HTTP dates are GMT; "-0000" parses naive
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class ZoomClient:
@@ -155,7 +125,7 @@ class ZoomClient:
                 status=response.status_code,
             )
         self._raise_for_status(response, "POST /oauth/token")
-        body = _json_object(response, "POST /oauth/token")
+        body = json_object(response, "Zoom POST /oauth/token")
         value, expires_in = body.get("access_token"), body.get("expires_in")
         # The same checks as Zoom's Rivet SDK: a string token and a numeric lifetime.
         if not isinstance(value, str) or not value:
@@ -184,7 +154,7 @@ class ZoomClient:
 
     def get_json(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """`GET path` and its JSON object body."""
-        return _json_object(self.request("GET", path, **kwargs), f"GET {path}")
+        return json_object(self.request("GET", path, **kwargs), f"Zoom GET {path}")
 
     def _send_authorized(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
         headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {self.access_token()}"}
@@ -232,13 +202,3 @@ def _describe(response: requests.Response) -> str:
         text = body.get("message", body.get("reason", ""))
         return f"code {code}: {str(text)[:200]}"
     return response.reason or "no error body"
-
-
-def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise Unavailable(f"Zoom {what} answered a body that is not JSON") from exc
-    if not isinstance(body, dict):
-        raise Unavailable(f"Zoom {what} answered JSON that is not an object")
-    return body
