@@ -381,5 +381,4 @@ __all__ = [
     "SCOPE",
     "GraphClient",
     "meeting_security",
-    "retry_after_seconds",
 ]
