@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from connector.store.db import SchemaOutOfDate, Store, make_engine, require_current_schema
-from connector.store.models import AuditEntry, Base, Pairing
+from connector.store.models import AuditEntry, Base, Meeting, Pairing
 from tests.support import START
 
 
@@ -78,3 +78,15 @@ def test_an_empty_database_is_reported_as_out_of_date_with_what_to_run(tmp_path:
     with pytest.raises(SchemaOutOfDate, match="run `mentor-connector db upgrade` first"):
         require_current_schema(engine)
     engine.dispose()
+
+
+def test_a_teams_join_url_fits_as_a_meeting_id(store: Store) -> None:
+    join_url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + "x" * 350
+    with store.session() as session:
+        session.add(
+            Meeting(
+                platform="teams", external_id=join_url, instance_uuid="r-1", topic="", held=False
+            )
+        )
+    with store.session() as session:
+        assert session.query(Meeting).one().external_id == join_url

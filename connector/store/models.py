@@ -128,7 +128,7 @@ class MeetingLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pairing_id: Mapped[int] = mapped_column(ForeignKey("pairings.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(16))
-    external_meeting_id: Mapped[str] = mapped_column(String(255))
+    external_meeting_id: Mapped[str] = mapped_column(String(1024))  # Teams: a join URL
 
     pairing: Mapped[Pairing] = relationship(back_populates="meeting_links")
 
@@ -141,7 +141,7 @@ class Meeting(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str] = mapped_column(String(255), index=True)
+    external_id: Mapped[str] = mapped_column(String(1024), index=True)  # Teams: a join URL
     instance_uuid: Mapped[str] = mapped_column(String(255))
     pairing_id: Mapped[int | None] = mapped_column(ForeignKey("pairings.id"), index=True)
     topic: Mapped[str] = mapped_column(String(300), default="")
