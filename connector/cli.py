@@ -229,13 +229,18 @@ def _requeue(ctx: Ctx, model: Any, row_ids: tuple[int, ...], action: str) -> Non
 
     now = SystemClock().now()
     with ctx.store().session() as session:
-        for row_id in row_ids:
-            row = session.get(model, row_id)
-            if row is None:
-                raise click.ClickException(f"no row {row_id}")
+        looked_up = {row_id: session.get(model, row_id) for row_id in row_ids}
+        rows = {row_id: row for row_id, row in looked_up.items() if row is not None}
+        missing = [str(row_id) for row_id in row_ids if row_id not in rows]
+        if missing:  # all or nothing, and say so
+            raise click.ClickException(
+                f"no {model.__tablename__} row {', '.join(missing)}; nothing was queued"
+            )
+        for row_id, row in rows.items():
             row.status, row.attempts, row.next_attempt_at = "pending", 0, now
             audit.record(session, now, "cli", action, model.__tablename__, row_id)
-            click.echo(f"{row_id}: queued again")
+    for row_id in row_ids:  # only once the change is committed
+        click.echo(f"{row_id}: queued again")
 
 
 def _row(row: Any, extra: list[str]) -> dict[str, Any]:

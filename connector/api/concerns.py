@@ -67,14 +67,9 @@ def list_concerns() -> Response:
         if status:
             query = query.where(Concern.status == status)
         concerns = session.scalars(query).all()
-        audit.record(
-            session,
-            services().clock.now(),
-            g.actor,
-            "concern.viewed",
-            "concern",
-            ",".join(str(c.id) for c in concerns),
-        )
+        now = services().clock.now()
+        for concern in concerns:  # one entry per concern read
+            audit.record(session, now, g.actor, "concern.viewed", "concern", concern.id)
         return jsonify(concerns=[concern_json(c) for c in concerns])
 
 

@@ -60,14 +60,9 @@ def open_items(kind: str, query: dict[str, Any], role: str, actor: str) -> list[
         items = session.scalars(stmt).all()
         shown = [item_json(item, role) for item in items]
         revealed = [i.id for i in items if i.confidential and role == "safeguarding"]
-        if revealed:
+        for item_id in revealed:  # one entry per item: each view is answerable on its own
             audit.record(
-                session,
-                found.clock.now(),
-                actor,
-                "confidential.viewed",
-                "local_item",
-                ",".join(map(str, revealed)),
+                session, found.clock.now(), actor, "confidential.viewed", "local_item", item_id
             )
     return shown
 

@@ -164,12 +164,14 @@ def change_status(
 
 def apply_pairing(session: Session, pairing: Pairing, data: dict[str, Any]) -> None:
     zoom_id = data.pop("zoom_meeting_id", None)
-    for key, value in data.items():
-        setattr(pairing, key, value)
-    mentor = get_or_404(session, Person, pairing.mentor_id)
-    mentee = get_or_404(session, Person, pairing.mentee_id)
+    # Check the people before touching the pairing: a lookup may flush it, and a pairing
+    # pointing at nobody must be a clear 404, not a foreign-key failure.
+    mentor = get_or_404(session, Person, data.get("mentor_id", pairing.mentor_id))
+    mentee = get_or_404(session, Person, data.get("mentee_id", pairing.mentee_id))
     if mentor.role != Role.MENTOR or mentee.role != Role.MENTEE:
         raise ApiError(400, "invalid", "mentor_id must be a mentor and mentee_id a mentee")
+    for key, value in data.items():
+        setattr(pairing, key, value)
     if zoom_id:
         pairing.meeting_links = [
             link for link in pairing.meeting_links if link.platform != "zoom"
