@@ -753,7 +753,8 @@ def test_other_roles_see_a_confidential_alert_redacted_and_nothing_is_audited(
     assert alert["reason"] == "Visible only to the safeguarding role."
     assert (alert["pairing_id"], alert["key"], alert["done_note"]) == (None, None, None)
     text = response.get_data(as_text=True)
-    assert "consent" not in alert["reason"] and f"P{ids['pairing']}" not in text
+    assert "consent" not in text and f"P{ids['pairing']}" not in text
+    assert alert["rule"] == "confidential"
     assert audit_rows(store, "confidential.viewed") == []
 
 
