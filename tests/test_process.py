@@ -126,7 +126,7 @@ def test_the_demo_runs_end_to_end_over_real_http_within_a_minute() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "duplicate" in out and "ignored" in out
-    assert "Alerts (2)" in out and "Tasks (4)" in out
+    assert "Alerts (2)" in out and "Tasks (4)" in out, out
     for rule in (
         "recording-consent",
         "unregistered-contact",
