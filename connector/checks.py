@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.context import person_view
-from connector.domain import Decision, PairingStatus, to_json
+from connector.domain import Decision, PairingStatus
+from connector.runner import outbox_row
 from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import (
@@ -340,21 +341,8 @@ def write_many(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(OutboxItem).on_conflict_do_nothing(index_elements=["key"])
-    rows = [
-        {
-            "key": d.key,
-            "kind": d.kind,
-            "rule_id": d.rule_id,
-            "pairing_id": d.pairing_id,
-            "decision": to_json(d) | {"policy_version": policy_version},
-            "inbox_id": None,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for d in {d.key: d for d in decisions}.values()
-    ]
+    unique = {d.key: d for d in decisions}.values()
+    rows = [outbox_row(d, now, policy_version=policy_version) for d in unique]
     connection = session.connection()
     for chunk in range(0, len(rows), 5000):
         connection.execute(stmt, rows[chunk : chunk + 5000])

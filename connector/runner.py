@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -113,24 +115,29 @@ class Runner:
 
 
 def write_decision(
-    session: Session, decision: Decision, now: object, inbox_id: int | None = None
+    session: Session, decision: Decision, now: datetime, inbox_id: int | None = None
 ) -> bool:
     """Put a decision in the outbox unless one with its key is already there; True if new."""
-    new_id = insert_ignore(
-        session,
-        OutboxItem,
-        {
-            "key": decision.key,
-            "kind": decision.kind,
-            "rule_id": decision.rule_id,
-            "pairing_id": decision.pairing_id,
-            "decision": to_json(decision),
-            "inbox_id": inbox_id,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-        ("key",),
-    )
+    new_id = insert_ignore(session, OutboxItem, outbox_row(decision, now, inbox_id), ("key",))
     return new_id is not None
+
+
+def outbox_row(
+    decision: Decision, now: datetime, inbox_id: int | None = None, policy_version: str = ""
+) -> dict[str, Any]:
+    """The outbox row of a new decision; `policy_version`, when given, is stamped into it."""
+    data = to_json(decision)
+    if policy_version:
+        data["policy_version"] = policy_version
+    return {
+        "key": decision.key,
+        "kind": decision.kind,
+        "rule_id": decision.rule_id,
+        "pairing_id": decision.pairing_id,
+        "decision": data,
+        "inbox_id": inbox_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
