@@ -25,6 +25,26 @@ def build_platforms(settings: Settings, clock: Clock) -> dict[str, VideoPlatform
             zoom.account_id, zoom.client_id, zoom.client_secret.reveal(), clock=clock
         )
         platforms["zoom"] = ZoomPlatform(client)
+    teams = settings.teams
+    if teams.tenant_id and teams.client_id and teams.client_secret:
+        from adapters.teams import GraphClient
+        from adapters.teams.platform import TeamsPlatform
+
+        graph = GraphClient(
+            teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=clock
+        )
+        platforms["teams"] = TeamsPlatform(graph, organizer=teams.organizer)
+    meet = settings.meet
+    if meet.credentials_file:
+        from google.oauth2 import service_account
+
+        from adapters.meet import SCOPES, MeetClient
+        from adapters.meet.platform import MeetPlatform
+
+        credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            meet.credentials_file, scopes=list(SCOPES), subject=meet.impersonate
+        )
+        platforms["meet"] = MeetPlatform(MeetClient(credentials, clock=clock))
     return platforms
 
 

@@ -141,6 +141,13 @@ class TeamsSettings:
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: Secret | None = None
+    # Whose meetings are read back when a join URL does not name its organizer.
+    organizer: str | None = None
+    # Graph subscriptions: the lifetime asked for (call records allow 4230 minutes), how long
+    # before expiry the scheduler renews one, and how often it looks.
+    subscription_minutes: int = 4230
+    renew_before_minutes: int = 720
+    renew_check_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -286,6 +293,10 @@ class TeamsSchema(_Section):
     tenant_id = mf.String(validate=validate.Length(1, 128))
     client_id = mf.String(validate=validate.Length(1, 128))
     client_secret = SecretField()
+    organizer = mf.String(validate=validate.Length(1, 255))
+    subscription_minutes = mf.Integer(strict=True, validate=validate.Range(45, 4230))
+    renew_before_minutes = mf.Integer(strict=True, validate=validate.Range(5, 4200))
+    renew_check_minutes = mf.Integer(strict=True, validate=validate.Range(1, 720))
 
     @validates_schema
     def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:

@@ -1,7 +1,7 @@
 """Google Meet: `MeetClient`, read-only calls to the Meet REST API v2.
 
 The webhook receiver (`webhooks.meet.MeetReceiver`) reads what each event names through it;
-a `VideoPlatform` adapter (`MeetPlatform`) is not written yet. Configuration and auth
+`MeetPlatform` (`adapters.meet.platform`) is the `VideoPlatform` over it. Configuration and auth
 (a token callable or google-auth credentials, e.g. a service account with domain-wide
 delegation and the scope in `SCOPES`) are described in `adapters.meet.client`.
 """

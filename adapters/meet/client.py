@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import google.auth.credentials
@@ -57,6 +57,8 @@ BASE_URL = "https://meet.googleapis.com/v2"
 SCOPES = ("https://www.googleapis.com/auth/meetings.space.readonly",)
 # Pub/Sub waits 10 s for a push answer by default and the receiver makes up to three calls.
 DEFAULT_TIMEOUT = (3.05, 5.0)
+PAGE_SIZE = 100  # participants.list and participantSessions.list accept up to 250
+MAX_PAGES = 50  # 5,000 rows: far beyond a mentoring session; stops a runaway pager
 
 # Names go into the URL path: only their documented shape, so no "..", "?" or "%2F" gets in.
 _ID = r"[A-Za-z0-9_-]+"
@@ -127,6 +129,14 @@ class MeetClient:
         """`transcripts.get`: `state`, times, `docsDestination{document, exportUri}`."""
         return self._get("transcript", name)
 
+    def participants(self, record: str) -> Iterator[dict[str, Any]]:
+        """`participants.list` of one conference record, across all pages."""
+        return self._list("conference record", record, "participants")
+
+    def participant_sessions(self, participant: str) -> Iterator[dict[str, Any]]:
+        """`participantSessions.list` of one participant, across all pages."""
+        return self._list("participant", participant, "participantSessions")
+
     def space(self, name: str) -> MeetingSecurity:
         """`spaces.get`, as the safeguards it applies. Meet has no passcode, so that is None."""
         config = self._get("space", name).get("config")
@@ -148,11 +158,42 @@ class MeetClient:
         self._raise_for_status(response, what)
         return json_object(response, "Meet " + what)
 
-    def _send(self, name: str) -> requests.Response:
+    def _list(self, kind: str, parent: str, collection: str) -> Iterator[dict[str, Any]]:
+        """The `collection` items under `parent`, following `nextPageToken` (AIP-158).
+
+        A page token Meet already gave is a loop, and more than MAX_PAGES pages a runaway:
+        both raise `Unavailable` rather than page forever.
+        """
+        if not isinstance(parent, str) or not NAMES[kind].fullmatch(parent):
+            raise InvalidRequest(f"not a Meet {kind} name: {str(parent)[:120]!r}")
+        path, what = f"{parent}/{collection}", f"GET {parent}/{collection}"
+        seen: set[str] = set()
+        token = ""
+        for _ in range(MAX_PAGES):
+            params = {"pageSize": str(PAGE_SIZE)} | ({"pageToken": token} if token else {})
+            response = self._send(path, params)
+            if response.status_code == 401 and self._credentials is not None:
+                self._credentials.expire()
+                response = self._send(path, params)
+            self._raise_for_status(response, what)
+            page = json_object(response, "Meet " + what)
+            items = page.get(collection) or []
+            if not isinstance(items, list):
+                raise Unavailable(f"Meet {what} answered {collection} that is not a list")
+            yield from (item for item in items if isinstance(item, dict))
+            token = str(page.get("nextPageToken") or "")
+            if not token:
+                return
+            if token in seen:
+                raise Unavailable(f"Meet {what} repeated a page token; stopped paging")
+            seen.add(token)
+        raise Unavailable(f"Meet {what} has more than {MAX_PAGES} pages")
+
+    def _send(self, name: str, params: Mapping[str, str] | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
         url = f"{self._base_url}/{name}"
         try:
-            response = self._session.get(url, headers=headers, timeout=self._timeout)
+            response = self._session.get(url, headers=headers, params=params, timeout=self._timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unavailable(f"cannot reach Meet ({type(exc).__name__})") from exc
         log.debug("meet GET %s -> %s", name, response.status_code)

@@ -1,7 +1,7 @@
 """Microsoft Teams: `GraphClient`, app-only calls to Microsoft Graph.
 
 The webhook receiver (`webhooks.teams.TeamsReceiver`) reads what each notification names
-through it; a `VideoPlatform` adapter (`TeamsPlatform`) is not written yet.
+through it; `TeamsPlatform` (`adapters.teams.platform`) is the `VideoPlatform` over it.
 
 Configuration: register an app in Microsoft Entra ID (App registrations → New registration),
 add a client secret, and give the connector its **tenant id**, **client id** and **client
