@@ -394,3 +394,6 @@ def rules_revoke(ctx: Ctx, exemption_id: int) -> None:
         exemption.revoked_at = now
         audit.record(session, now, "cli", "exemption.revoked", "exemption", exemption_id)
         click.echo(f"exemption #{exemption_id} revoked")
+
+
+from connector import cli_subscriptions  # noqa: E402, F401 - registers `subscriptions`

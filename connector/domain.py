@@ -227,6 +227,20 @@ class CheckInLogged(Event):
     party: str
 
 
+@dataclass(frozen=True)
+class SubscriptionLifecycle(Event):
+    """A platform says a subscription feeding a receiver needs action: Graph's
+    `reauthorizationRequired`, `subscriptionRemoved`, `missed`; Workspace Events' `suspended`,
+    `expirationReminder`, `expired` (`lifecycle` holds that name)."""
+
+    kind: ClassVar[str] = "subscription.lifecycle"
+    platform: str
+    subscription_id: str
+    lifecycle: str
+    expires_at: datetime | None = None
+    reason: str = ""
+
+
 # Every event about one meeting: rules that judge a meeting's state run on each of them, so the
 # outcome does not depend on which event happened to arrive last.
 MEETING_EVENTS: frozenset[str] = frozenset(
@@ -261,6 +275,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConcernResolved,
         SubmissionReceived,
         CheckInLogged,
+        SubscriptionLifecycle,
     )
 }
 
@@ -320,8 +335,19 @@ class PlatformFetch(Decision):
     instance_uuid: str = ""
 
 
+@dataclass(frozen=True)
+class SubscriptionAction(Decision):
+    """Plumbing, not policy: keep a platform subscription alive. `renew` extends it;
+    `recreate` replaces one the platform removed (reusing a live one for the same resource)."""
+
+    kind: ClassVar[str] = "subscription"
+    platform: str = ""
+    subscription_id: str = ""
+    action: Literal["renew", "recreate"] = "renew"
+
+
 DECISION_TYPES: dict[str, type[Decision]] = {
-    cls.kind: cls for cls in (Task, Alert, RecordingAction, PlatformFetch)
+    cls.kind: cls for cls in (Task, Alert, RecordingAction, PlatformFetch, SubscriptionAction)
 }
 
 
@@ -435,6 +461,8 @@ __all__ = [
     "Role",
     "SessionLogged",
     "SubmissionReceived",
+    "SubscriptionAction",
+    "SubscriptionLifecycle",
     "Task",
     "VettingChanged",
     "decision_from_json",

@@ -32,6 +32,7 @@ from connector.domain import (
     ParticipantLeft,
     PlatformFetch,
     RecordingAction,
+    SubscriptionAction,
     Task,
     decision_from_json,
     to_json,
@@ -41,6 +42,7 @@ from connector.inbox import Inbox
 from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import Meeting, OutboxItem, Recording
+from connector.subscriptions import build_graph_subscriptions
 
 log = logging.getLogger("connector.outbox")
 
@@ -59,6 +61,7 @@ class Outbox:
         self._host = host
         self._clock = clock
         self._platforms = dict(platforms or {})
+        self._subscriptions = build_graph_subscriptions(store, settings, clock)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
@@ -168,6 +171,10 @@ class Outbox:
                 self._trash(decision)
             case PlatformFetch():
                 self._fetch(decision)
+            case SubscriptionAction():
+                if self._subscriptions is None:  # not retryable: an admin has to act
+                    raise InvalidRequest("no Teams API credentials are configured ([video.teams])")
+                self._subscriptions.carry_out(decision)
             case _:
                 raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 from adapters.base import VideoPlatform
 from connector.clock import Clock
-from connector.domain import Decision, Event, MeetingEnded, PlatformFetch
+from connector.domain import Decision, Event, MeetingEnded, PlatformFetch, SubscriptionLifecycle
 from connector.settings import Settings
 
 
@@ -49,9 +49,15 @@ def build_platforms(settings: Settings, clock: Clock) -> dict[str, VideoPlatform
 
 
 def fetch_after_end(platforms: Mapping[str, VideoPlatform]) -> Callable[[Event], list[Decision]]:
-    """The runner's follow-up: once a meeting ends, read it back from its platform."""
+    """The runner's follow-up: once a meeting ends, read it back from its platform; when a
+    subscription feeding a receiver needs action, renew or recreate it through the outbox
+    (or ask an admin when the platform's API is not configured)."""
 
     def follow_up(event: Event) -> list[Decision]:
+        if isinstance(event, SubscriptionLifecycle):
+            from connector.subscriptions import lifecycle_decisions
+
+            return lifecycle_decisions(event, can_act=event.platform in platforms)
         if not isinstance(event, MeetingEnded) or event.platform not in platforms:
             return []
         return [

@@ -7,7 +7,7 @@ of them run a day's checks, and a process started late in the day catches up at 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -18,6 +18,7 @@ from connector.settings import Settings
 from connector.state import insert_ignore
 from connector.store.db import Store
 from connector.store.models import JobRun
+from connector.subscriptions import graph_client, queue_renewals
 from rules.calendar import local_date
 
 log = logging.getLogger("connector.scheduler")
@@ -30,12 +31,19 @@ class Scheduler:
         self._settings = settings
         self._clock = clock
         self._settled: str | None = None  # the last period this process saw claimed
+        self._renewals = graph_client(settings, clock) is not None  # Teams API configured
+        self._renewals_looked: datetime | None = None
 
     def tick(self) -> bool:
-        """Run today's checks if they are due and nobody ran them yet; True when this did."""
+        """Run today's checks if they are due and nobody ran them yet; True when this did.
+
+        Also, every `[video.teams] renew_check_minutes`, queue renewals of the Graph
+        subscriptions about to expire (a separate job with its own period).
+        """
         if not self._settings.scheduler.enabled:
             return False
         now = self._clock.now()
+        self._renew_subscriptions(now)
         zone = self._settings.connector.timezone
         if _local_hour(now, zone) < self._settings.scheduler.checks_at_hour:
             return False
@@ -61,6 +69,15 @@ class Scheduler:
             )
         log.info("daily checks ran period=%s new=%s", period, sum(written.values()))
         return True
+
+    def _renew_subscriptions(self, now: datetime) -> None:
+        step = timedelta(minutes=self._settings.teams.renew_check_minutes)
+        if not self._renewals or (
+            self._renewals_looked is not None and now - self._renewals_looked < step
+        ):
+            return  # keep the once-a-poll tick free of database writes
+        self._renewals_looked = now
+        queue_renewals(self._store, self._settings, now)
 
 
 def _local_hour(at: datetime, timezone: str) -> int:

@@ -37,6 +37,7 @@ from connector.domain import (
     RecordingRemoved,
     SessionLogged,
     SubmissionReceived,
+    SubscriptionLifecycle,
     VettingChanged,
 )
 from connector.store.models import (
@@ -116,6 +117,11 @@ def apply_event(session: Session, event: Event, now: datetime) -> Applied:
         case ConcernReported() | ConcernResolved():
             concern = session.get_one(Concern, event.concern_id)
             return Applied(concern_id=concern.id, pairing_id=concern.pairing_id)
+        case SubscriptionLifecycle():
+            from connector.subscriptions import note_lifecycle  # plumbing; it imports us
+
+            note_lifecycle(session, event, now)
+            return Applied()
         case SessionLogged():
             meeting = session.get_one(Meeting, event.meeting_id)
             _assign_kinds(session, session.get_one(Pairing, event.pairing_id))

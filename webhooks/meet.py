@@ -47,6 +47,7 @@ from connector.domain import (
     ParticipantLeft,
     RecordingAvailable,
     RecordingFile,
+    SubscriptionLifecycle,
 )
 from connector.errors import AdapterError
 from webhooks.base import (
@@ -405,8 +406,8 @@ def subscription_notice(payload: Mapping[str, Any]) -> SubscriptionNotice:
 
 
 def _lifecycle(payload: Mapping[str, Any]) -> list[Event]:
-    # Stored (deduped, kept for staff) with no domain event: the runner knows no subscription
-    # event yet and would dead-letter an unknown kind. Logged loud: events stop without action.
+    # Stored as a domain event; the runner raises the alert an admin acts on
+    # (`connector.subscriptions`). Logged loud too: events stop without action.
     notice = subscription_notice(payload)
     level = logging.WARNING if notice.event_type == SUBSCRIPTION_EXPIRING else logging.ERROR
     log.log(
@@ -417,7 +418,17 @@ def _lifecycle(payload: Mapping[str, Any]) -> list[Event]:
         notice.reason or "-",
         notice.expires_at.isoformat() if notice.expires_at else "-",
     )
-    return []
+    if not notice.subscription:
+        raise BadPayload("missing field data.subscription.name")
+    return [
+        SubscriptionLifecycle(
+            platform=PLATFORM,
+            subscription_id=notice.subscription[:255],
+            lifecycle=notice.event_type.rsplit(".", 1)[-1],
+            expires_at=notice.expires_at,
+            reason=notice.reason[:200],
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- helpers

@@ -55,6 +55,7 @@ from connector.domain import (
     ParticipantLeft,
     RecordingAvailable,
     RecordingFile,
+    SubscriptionLifecycle,
 )
 from connector.errors import AdapterError
 from webhooks.base import (
@@ -417,9 +418,10 @@ def lifecycle_notices(payload: Mapping[str, Any]) -> list[SubscriptionNotice]:
 
 
 def _lifecycle(item: Mapping[str, Any]) -> list[Event]:
-    # Stored (deduped, kept for staff) with no domain event: the runner knows no subscription
-    # event yet and would dead-letter an unknown kind. Logged loud: notifications stop unless
-    # someone renews, recreates or resyncs.
+    # Stored as a domain event; the runner queues the renewal, recreation or resync alert
+    # (`connector.subscriptions`), so Graph is answered without waiting for any of it. Logged
+    # loud too: notifications stop unless that happens.
+    events: list[Event] = []
     for notice in lifecycle_notices({"value": [item]}):
         log.log(
             logging.WARNING if notice.action == "renew" else logging.ERROR,
@@ -429,7 +431,17 @@ def _lifecycle(item: Mapping[str, Any]) -> list[Event]:
             notice.action,
             notice.expires_at.isoformat() if notice.expires_at else "-",
         )
-    return []
+        if not notice.subscription_id:
+            raise BadPayload("a lifecycle notification without subscriptionId")
+        events.append(
+            SubscriptionLifecycle(
+                platform=PLATFORM,
+                subscription_id=_bounded(notice.subscription_id),
+                lifecycle=notice.lifecycle_event,
+                expires_at=notice.expires_at,
+            )
+        )
+    return events
 
 
 # --------------------------------------------------------------------------- helpers

@@ -366,3 +366,31 @@ class AuditEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+class VideoSubscription(Base):
+    """A platform subscription feeding a receiver (a Graph change-notification subscription).
+
+    `client_state_ref` is the reference the clientState was configured by (`env:…`), never
+    the secret itself. `status`: active | removed | failed; `needs_resync` is set when
+    notifications may have been lost (Graph `missed`, `subscriptionRemoved`).
+    """
+
+    __tablename__ = "video_subscriptions"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(1024))
+    change_type: Mapped[str] = mapped_column(String(64), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    client_state_ref: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    needs_resync: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

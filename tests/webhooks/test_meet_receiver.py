@@ -41,6 +41,7 @@ from connector.domain import (
     ParticipantLeft,
     RecordingAvailable,
     RecordingFile,
+    SubscriptionLifecycle,
 )
 from connector.errors import AdapterError, RateLimited, Unauthorized, Unavailable
 from tests.webhooks.meet_helpers import (
@@ -463,7 +464,16 @@ def test_a_lifecycle_event_is_stored_and_logged_loud_without_reading_meet(
     with caplog.at_level(logging.INFO, logger="connector.webhooks"):
         result = deliver_fixture(name)
     assert result.body["status"] == "accepted"
-    assert result.events == []  # no domain event for subscriptions yet: see webhooks/meet.py
+    # The runner raises the alert (connector.subscriptions); Pub/Sub is answered at once.
+    assert result.events == [
+        SubscriptionLifecycle(
+            "meet",
+            notice.subscription,
+            notice.event_type.rsplit(".", 1)[-1],
+            expires_at=notice.expires_at,
+            reason=notice.reason,
+        )
+    ]
     assert result.meet is not None and result.meet.calls == []
     assert subscription_notice(json.loads(load_fixture(name))) == notice
     [record] = [r for r in caplog.records if r.name == "connector.webhooks.meet"]

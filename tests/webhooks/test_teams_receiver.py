@@ -17,7 +17,7 @@ the shared pipeline); no refusal reaches `accept` or Graph's API:
 | authentic, but an item without resource or changeType          | 400    | bad_payload            |
 | call record created/updated                                    | 2xx    | the record's events    |
 | recording / transcript created                                 | 2xx    | RecordingAvailable     |
-| lifecycle reauthorizationRequired/subscriptionRemoved/missed   | 2xx    | stored; a notice       |
+| lifecycle reauthorizationRequired/subscriptionRemoved/missed   | 2xx    | SubscriptionLifecycle  |
 | `callRecord.deleted`                                           | 200    | ignored, with a reason |
 | any other resource (`chats.messages.created`)                  | 200    | unsupported, logged    |
 | Graph not configured, failing, or missing what is needed       | 503    | graph_api_unavailable  |
@@ -51,6 +51,7 @@ from connector.domain import (
     ParticipantLeft,
     RecordingAvailable,
     RecordingFile,
+    SubscriptionLifecycle,
 )
 from connector.errors import AdapterError, InvalidRequest, RateLimited, Unauthorized, Unavailable
 from connector.webhook_view import _response
@@ -607,7 +608,8 @@ def test_a_lifecycle_notification_is_stored_logged_and_read_back_as_a_notice(
     event = fixture.split("__")[0].removeprefix("lifecycle.")
     assert result.body["status"] == "accepted"
     assert result.body["delivery_id"].startswith(f"lifecycle.{event}:{SUB_REC}:")
-    assert result.events == []
+    # The runner acts on it (connector.subscriptions); Graph is answered without waiting.
+    assert result.events == [SubscriptionLifecycle("teams", SUB_REC, event, expires_at=expires)]
     assert graph.reads == []
     [call] = result.calls
     assert lifecycle_notices(call.payload) == [
@@ -681,7 +683,7 @@ def test_a_mixed_batch_logs_an_unsupported_item_and_keeps_the_rest(
     with caplog.at_level(logging.INFO):
         result = deliver(compact(payload))
     assert result.body["status"] == "accepted"
-    assert result.events == []
+    assert [type(e) for e in result.events] == [SubscriptionLifecycle]
     messages = [r.getMessage() for r in caplog.records]
     assert any("unsupported" in m and "chats.messages.created" in m for m in messages)
     assert any("ignored" in m and "callRecord.deleted" in m for m in messages)
