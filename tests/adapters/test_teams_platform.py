@@ -27,16 +27,22 @@ from typing import Any
 import pytest
 import responses
 from responses import matchers
+from sqlalchemy import select
 
 from adapters.base import MeetingSecurity, PastParticipant
 from adapters.teams import GRAPH_URL, GraphClient
 from adapters.teams.client import LOGIN_URL
 from adapters.teams.platform import TeamsPlatform, organizer_of
+from connector.app import create_app
 from connector.clock import FrozenClock
-from connector.domain import ParticipantJoined
+from connector.domain import ParticipantJoined, RecordingAvailable, RecordingFile
 from connector.errors import InvalidRequest, RateLimited
 from connector.platforms import build_platforms
 from connector.settings import parse_settings
+from connector.store.db import Store
+from connector.store.models import OutboxItem, Recording
+from tests.support import START, items, make_pairing, make_settings
+from tests.test_convergence import call_record
 from webhooks.teams import call_record_events
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "teams"
@@ -268,3 +274,40 @@ def test_a_configured_app_registration_makes_teams_a_platform() -> None:
     platforms = build_platforms(settings, FrozenClock(NOW))
     assert isinstance(platforms["teams"], TeamsPlatform)
     assert "teams" not in build_platforms(parse_settings({}, {}, "tests"), FrozenClock(NOW))
+
+
+# --------------------------------------------------------------------------- through the outbox
+
+
+def test_a_trash_decision_for_a_teams_recording_is_dead_lettered_and_the_alert_stays(
+    database_url: str, store: Store, clock: FrozenClock, api: responses.RequestsMock
+) -> None:
+    settings = make_settings(
+        database_url, rules={"recording-consent": {"on_missing_consent": "trash"}}
+    )
+    graph = GraphClient(TENANT, CLIENT_ID, "secret", clock=clock)
+    app = create_app(settings, store=store, clock=clock, platforms={"teams": TeamsPlatform(graph)})
+    client, services = app.test_client(), app.extensions["connector"]
+    make_pairing(client, zoom_meeting_id=None)  # maya (mentor) and eli (mentee)
+    sessions = [("maya-id", "maya@example.org", 0, 40), ("eli-id", "eli@example.org", 1, 40)]
+    record = call_record(990001, 1, sessions)
+    del record["joinWebUrl"]  # no join URL: the options cannot be read back, attendance can
+    url = f"{GRAPH_URL}/communications/callRecords/{record['id']}"
+    token(api)
+    api.get(url, json=record, match=[EXPAND])  # the read-back after the meeting ended
+    recording = RecordingAvailable(
+        "teams", "", record["id"], START, (RecordingFile("rec-1", "MP4", "recording", None, None),)
+    )
+    services.inbox.accept(
+        "teams", "record-v1", "callRecord.created", {}, call_record_events(record)
+    )
+    services.inbox.accept("teams", "rec-1", "callRecording.created", {}, [recording])
+    services.drain()
+
+    with store.session() as session:
+        dead = session.scalars(select(OutboxItem).where(OutboxItem.status == "dead")).one()
+        statuses = {r.status for r in session.scalars(select(Recording))}
+    assert dead.key.endswith(":trash")
+    assert "cannot be removed through Microsoft Graph" in (dead.last_error or "")
+    assert statuses == {"available"}  # nothing pretends it was trashed
+    assert [a["rule"] for a in items(client, "alert")] == ["recording-consent"]
