@@ -18,7 +18,7 @@ from connector.settings import Settings
 from connector.state import insert_ignore
 from connector.store.db import Store
 from connector.store.models import JobRun
-from connector.subscriptions import graph_client, queue_renewals
+from connector.subscriptions import queue_renewals
 from rules.calendar import local_date
 
 log = logging.getLogger("connector.scheduler")
@@ -31,7 +31,8 @@ class Scheduler:
         self._settings = settings
         self._clock = clock
         self._settled: str | None = None  # the last period this process saw claimed
-        self._renewals = graph_client(settings, clock) is not None  # Teams API configured
+        teams = settings.teams
+        self._renewals = bool(teams.tenant_id and teams.client_id and teams.client_secret)
         self._renewals_looked: datetime | None = None
 
     def tick(self) -> bool:
