@@ -55,7 +55,7 @@ def fetch_after_end(platforms: Mapping[str, VideoPlatform]) -> Callable[[Event],
 
     def follow_up(event: Event) -> list[Decision]:
         if isinstance(event, SubscriptionLifecycle):
-            from connector.subscriptions import lifecycle_decisions
+            from connector.subscription_lifecycle import lifecycle_decisions
 
             return lifecycle_decisions(event, can_act=event.platform in platforms)
         if not isinstance(event, MeetingEnded) or event.platform not in platforms:

@@ -118,7 +118,7 @@ def apply_event(session: Session, event: Event, now: datetime) -> Applied:
             concern = session.get_one(Concern, event.concern_id)
             return Applied(concern_id=concern.id, pairing_id=concern.pairing_id)
         case SubscriptionLifecycle():
-            from connector.subscriptions import note_lifecycle  # plumbing; it imports us
+            from connector.subscription_lifecycle import note_lifecycle  # plumbing; it imports us
 
             note_lifecycle(session, event, now)
             return Applied()

@@ -15,8 +15,10 @@ an alert to check recent Teams meetings. Workspace Events (Meet) lifecycle event
 (`suspended`, `expirationReminder`, `expired`, §5.2) become alerts: the reference documents
 creating a subscription but neither renewing nor listing one, so that stays with an admin.
 
-The scheduler queues a renewal for every active Teams subscription expiring within
-`[video.teams] renew_before_minutes`, looking every `renew_check_minutes`.
+The lifecycle events themselves are recorded and turned into decisions in
+`connector.subscription_lifecycle`. The scheduler queues a renewal for every active Teams
+subscription expiring within `[video.teams] renew_before_minutes`, looking every
+`renew_check_minutes`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.clock import Clock
-from connector.domain import Alert, Decision, Priority, SubscriptionAction, SubscriptionLifecycle
+from connector.domain import SubscriptionAction
 from connector.errors import InvalidRequest
 from connector.settings import Settings
 from connector.store.db import Store
@@ -127,7 +129,7 @@ class GraphSubscriptions:
         """A live subscription for the resource `replacing` was for: one Graph already holds
         (an earlier attempt may have made it), else a new one. Safe to repeat."""
         with self._store.session() as session:
-            old = _stored(session, TEAMS, replacing)
+            old = stored_row(session, TEAMS, replacing)
             resource = old.resource if old is not None and old.resource else CALL_RECORDS
             change_type = old.change_type if old is not None and old.change_type else ""
         for body in self._graph.list_subscriptions():
@@ -172,7 +174,9 @@ class GraphSubscriptions:
         client_state = self._settings.teams.client_state
         now = self._clock.now()
         with self._store.session() as session:
-            row = _stored(session, TEAMS, external_id) or _new_row(session, TEAMS, external_id, now)
+            row = stored_row(session, TEAMS, external_id) or new_row(
+                session, TEAMS, external_id, now
+            )
             row.resource = str(body.get("resource") or row.resource)[:1024]
             row.change_type = str(body.get("changeType") or row.change_type)[:64]
             row.expires_at = _time(body.get("expirationDateTime")) or row.expires_at
@@ -182,84 +186,12 @@ class GraphSubscriptions:
 
     def _mark(self, external_id: str, **values: Any) -> None:
         with self._store.session() as session:
-            row = _stored(session, TEAMS, external_id)
+            row = stored_row(session, TEAMS, external_id)
             if row is None:
-                row = _new_row(session, TEAMS, external_id, self._clock.now())
+                row = new_row(session, TEAMS, external_id, self._clock.now())
             for name, value in values.items():
                 setattr(row, name, value)
             row.updated_at = self._clock.now()
-
-
-# --------------------------------------------------------------------------- lifecycle
-
-
-def note_lifecycle(session: Session, event: SubscriptionLifecycle, now: datetime) -> None:
-    """Record what a lifecycle event says about a subscription (the runner's state step)."""
-    row = _stored(session, event.platform, event.subscription_id)
-    if row is None:
-        row = _new_row(session, event.platform, event.subscription_id, now)
-    row.expires_at = event.expires_at or row.expires_at
-    row.updated_at = now
-    if event.lifecycle in ("subscriptionRemoved", "expired", "suspended"):
-        row.status = {"subscriptionRemoved": "removed"}.get(event.lifecycle, event.lifecycle)
-    if event.lifecycle in ("subscriptionRemoved", "missed", "expired"):
-        row.needs_resync = True
-    if event.reason:
-        row.last_error = event.reason[:2000]
-
-
-def lifecycle_decisions(event: SubscriptionLifecycle, can_act: bool) -> list[Decision]:
-    """What a lifecycle event asks for. `can_act`: the platform's API is configured, so the
-    outbox can renew or recreate; otherwise an admin is asked to."""
-    sid, expires = event.subscription_id, _stamp(event.expires_at)
-    prefix = f"subscription:{event.platform}:{sid}"
-    if event.platform == TEAMS:
-        decisions: list[Decision] = []
-        if event.lifecycle in ("reauthorizationRequired", "subscriptionRemoved"):
-            action = "renew" if event.lifecycle == "reauthorizationRequired" else "recreate"
-            key = f"{prefix}:{action}" + (f":{expires}" if action == "renew" else "")
-            if can_act:
-                decisions.append(_action(key, event, action))
-            else:
-                title = f"Teams subscription needs {action}: run `mentor-connector subscriptions`"
-                decisions.append(_alert(key, title, event))
-        if event.lifecycle in ("subscriptionRemoved", "missed"):
-            title = "Teams notifications may have been lost: check recent Teams meetings"
-            decisions.append(_alert(f"{prefix}:resync", title, event))
-        return decisions
-    titles = {
-        "suspended": f"Meet events stopped ({event.reason or 'suspended'}): fix and reactivate",
-        "expirationReminder": f"Meet subscription expires {expires}: renew it",
-        "expired": "Meet subscription expired: recreate it and check recent Meet meetings",
-    }
-    if event.platform != MEET or event.lifecycle not in titles:
-        return []
-    key = f"{prefix}:{event.lifecycle}:{expires if event.lifecycle != 'suspended' else ''}"
-    return [_alert(key.rstrip(":"), titles[event.lifecycle], event)]
-
-
-def _action(key: str, event: SubscriptionLifecycle, action: str) -> SubscriptionAction:
-    return SubscriptionAction(
-        key=key,
-        rule_id="pipeline",
-        reason=f"{event.platform} lifecycle notification {event.lifecycle}",
-        platform=event.platform,
-        subscription_id=event.subscription_id,
-        action="renew" if action == "renew" else "recreate",
-    )
-
-
-def _alert(key: str, title: str, event: SubscriptionLifecycle) -> Alert:
-    return Alert(
-        key=key,
-        rule_id="pipeline",
-        reason=(
-            f"{event.platform} subscription {event.subscription_id}: {event.lifecycle}"
-            + (f" ({event.reason})" if event.reason else "")
-        ),
-        title=title,
-        priority=Priority.NORMAL if event.lifecycle == "expirationReminder" else Priority.HIGH,
-    )
 
 
 # --------------------------------------------------------------------------- scheduling
@@ -290,9 +222,9 @@ def queue_renewals(store: Store, settings: Settings, now: datetime) -> int | Non
         queued = 0
         for row in due:
             action = SubscriptionAction(
-                key=f"subscription:teams:{row.external_id}:renew:{_stamp(row.expires_at)}",
+                key=f"subscription:teams:{row.external_id}:renew:{stamp(row.expires_at)}",
                 rule_id="pipeline",
-                reason=f"expires {_stamp(row.expires_at)}, within the renewal margin",
+                reason=f"expires {stamp(row.expires_at)}, within the renewal margin",
                 platform=TEAMS,
                 subscription_id=row.external_id,
                 action="renew",
@@ -316,7 +248,7 @@ def stored_subscriptions(store: Store) -> list[SubscriptionView]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _stored(session: Session, platform: str, external_id: str) -> VideoSubscription | None:
+def stored_row(session: Session, platform: str, external_id: str) -> VideoSubscription | None:
     return session.scalars(
         select(VideoSubscription).where(
             VideoSubscription.platform == platform, VideoSubscription.external_id == external_id
@@ -324,7 +256,7 @@ def _stored(session: Session, platform: str, external_id: str) -> VideoSubscript
     ).first()
 
 
-def _new_row(session: Session, platform: str, external_id: str, now: datetime) -> VideoSubscription:
+def new_row(session: Session, platform: str, external_id: str, now: datetime) -> VideoSubscription:
     row = VideoSubscription(
         platform=platform,
         external_id=external_id[:255],
@@ -360,5 +292,5 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _stamp(when: datetime | None) -> str:
+def stamp(when: datetime | None) -> str:
     return when.isoformat(timespec="seconds") if when is not None else "unknown"
