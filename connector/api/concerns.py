@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import Response, g, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connector import audit
 from connector.api import STAFF, ApiError, body, bp, get_or_404, iso, services
@@ -46,14 +48,33 @@ def report_concern() -> tuple[Response, int]:
     data = body(ConcernSchema())
     now = services().clock.now()
     with services().store.session() as session:
-        if data["anonymous"]:
-            data["reporter_person_id"] = None
-        concern = Concern(reference=new_reference(), created_at=now, status="new", **data)
-        session.add(concern)
-        session.flush()
-        audit.record(session, now, g.actor, "concern.reported", "concern", concern.id)
-        enqueue(session, ConcernReported(concern_id=concern.id), now)
+        concern = create_concern(session, data, g.actor, now)
         return jsonify(reference=concern.reference, id=concern.id), 201
+
+
+def create_concern(
+    session: Session,
+    data: dict[str, Any],
+    actor: str,
+    now: datetime,
+    *,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> Concern:
+    """Store a concern (fields of `ConcernSchema`), audited, and queue its event.
+
+    The API and the concern form both come through here; an anonymous report keeps no
+    reporter.
+    """
+    data = dict(data)
+    if data.get("anonymous"):
+        data["reporter_person_id"] = None
+    concern = Concern(reference=new_reference(), created_at=now, status="new", **data)
+    session.add(concern)
+    session.flush()
+    audit.record(session, now, actor, "concern.reported", "concern", concern.id)
+    enqueue(session, ConcernReported(concern_id=concern.id), now, source, delivery_id)
+    return concern
 
 
 @bp.get("/concerns")
