@@ -83,6 +83,17 @@ def list_concerns() -> Response:
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(400, "invalid", f"status must be one of {', '.join(STATUSES)}")
+    return jsonify(concerns=read_concerns(status, g.actor))
+
+
+@bp.post("/concerns/<int:concern_id>/status")
+@requires("safeguarding")
+def move_concern(concern_id: int) -> Response:
+    return jsonify(move_concern_to(concern_id, body(ConcernStatusSchema()), g.actor))
+
+
+def read_concerns(status: str | None, actor: str) -> list[dict[str, Any]]:
+    """Concerns (of one status, or all), with one audit entry per concern read."""
     with services().store.session() as session:
         query = select(Concern).order_by(Concern.id)
         if status:
@@ -90,14 +101,15 @@ def list_concerns() -> Response:
         concerns = session.scalars(query).all()
         now = services().clock.now()
         for concern in concerns:  # one entry per concern read
-            audit.record(session, now, g.actor, "concern.viewed", "concern", concern.id)
-        return jsonify(concerns=[concern_json(c) for c in concerns])
+            audit.record(session, now, actor, "concern.viewed", "concern", concern.id)
+        return [concern_json(c) for c in concerns]
 
 
-@bp.post("/concerns/<int:concern_id>/status")
-@requires("safeguarding")
-def move_concern(concern_id: int) -> Response:
-    data = body(ConcernStatusSchema())
+def move_concern_to(concern_id: int, data: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Move a concern forward (see `ConcernStatusSchema`); never back, resolved needs an outcome.
+
+    The API and the admin console both come through here.
+    """
     now = services().clock.now()
     with services().store.session() as session:
         concern = get_or_404(session, Concern, concern_id)
@@ -112,13 +124,13 @@ def move_concern(concern_id: int) -> Response:
         audit.record(
             session,
             now,
-            g.actor,
+            actor,
             f"concern.{data['status']}",
             "concern",
             concern.id,
             outcome=concern.outcome,
         )
-        return jsonify(concern_json(concern))
+        return concern_json(concern)
 
 
 def new_reference() -> str:
