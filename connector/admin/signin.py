@@ -22,8 +22,7 @@ def safe_next(target: str | None) -> str:
 
 @bp.get("/sign-in")
 def sign_in_form() -> ResponseReturnValue:
-    if session_user() is not None:
-        return redirect(safe_next(request.args.get("next")), 303)
+    """The form; shown to a signed-in user too, to switch accounts."""
     return render_template("admin/sign_in.html", next=request.args.get("next", ""))
 
 
