@@ -24,7 +24,7 @@ def create_app(
 ) -> Flask:
     """A Flask app wired to the settings' store and host. Background work is started by
     `serve` (see `connector.server`), never here, so tests and CLI commands stay in control."""
-    from connector import api, health, staff, webhook_view
+    from connector import admin, api, forms, health, staff, web, webhook_view
 
     settings = settings or load_settings()
     store = store or Store.from_url(settings.connector.database_url)
@@ -35,8 +35,10 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["connector"] = services
     app.extensions["receivers"] = webhook_view.build_receivers(settings, services)
-    for blueprint in (webhook_view.bp, api.bp, staff.bp, health.bp):
+    for blueprint in (webhook_view.bp, api.bp, staff.bp, admin.bp, health.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(forms.bp)  # /forms: what mentors, mentees and applicants fill in
+    web.init_app(app)  # CSRF and security headers; after the blueprints it exempts
     if not settings.admin.tokens:
         log.warning("no admin token is configured: the API and /staff refuse every request")
     if settings.zoom.webhook_secret is None:

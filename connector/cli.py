@@ -182,9 +182,7 @@ def events_show(ctx: Ctx, row_id: int) -> None:
 @pass_ctx
 def events_replay(ctx: Ctx, row_ids: tuple[int, ...]) -> None:
     """Process rows again (dead letters included); decisions already made are not repeated."""
-    from connector.store.models import InboxEvent
-
-    _requeue(ctx, InboxEvent, row_ids, "inbox.replayed")
+    _requeue(ctx, "inbox", row_ids)
 
 
 # --------------------------------------------------------------------------- outbox
@@ -218,27 +216,17 @@ def outbox_list(ctx: Ctx, status: str | None, limit: int) -> None:
 @pass_ctx
 def outbox_retry(ctx: Ctx, row_ids: tuple[int, ...]) -> None:
     """Deliver rows again now (dead letters included); the host upserts on the key."""
-    from connector.store.models import OutboxItem
-
-    _requeue(ctx, OutboxItem, row_ids, "outbox.retried")
+    _requeue(ctx, "outbox", row_ids)
 
 
-def _requeue(ctx: Ctx, model: Any, row_ids: tuple[int, ...], action: str) -> None:
-    from connector import audit
+def _requeue(ctx: Ctx, queue: str, row_ids: tuple[int, ...]) -> None:
     from connector.clock import SystemClock
+    from connector.requeue import NoSuchRows, requeue
 
-    now = SystemClock().now()
-    with ctx.store().session() as session:
-        looked_up = {row_id: session.get(model, row_id) for row_id in row_ids}
-        rows = {row_id: row for row_id, row in looked_up.items() if row is not None}
-        missing = [str(row_id) for row_id in row_ids if row_id not in rows]
-        if missing:  # all or nothing, and say so
-            raise click.ClickException(
-                f"no {model.__tablename__} row {', '.join(missing)}; nothing was queued"
-            )
-        for row_id, row in rows.items():
-            row.status, row.attempts, row.next_attempt_at = "pending", 0, now
-            audit.record(session, now, "cli", action, model.__tablename__, row_id)
+    try:
+        requeue(ctx.store(), queue, row_ids, "cli", SystemClock().now())
+    except NoSuchRows as exc:
+        raise click.ClickException(str(exc)) from exc
     for row_id in row_ids:  # only once the change is committed
         click.echo(f"{row_id}: queued again")
 
@@ -396,4 +384,6 @@ def rules_revoke(ctx: Ctx, exemption_id: int) -> None:
         click.echo(f"exemption #{exemption_id} revoked")
 
 
-from connector import cli_subscriptions  # noqa: E402, F401 - registers `subscriptions`
+# Command groups kept in their own modules register themselves on `main` when imported.
+import connector.cli_subscriptions  # noqa: E402
+import connector.cli_users  # noqa: E402, F401

@@ -12,18 +12,30 @@ from connector.state import insert_ignore
 from connector.store.models import InboxEvent
 
 
-def enqueue(session: Session, event: Event, now: datetime, source: str = "api") -> None:
+class AlreadyReceived(Exception):
+    """The delivery id is in the inbox already: the same change was sent twice."""
+
+
+def enqueue(
+    session: Session,
+    event: Event,
+    now: datetime,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> None:
     """Queue `event` in the caller's transaction, so it commits with the change it reports.
 
-    Each call is a distinct change, so the delivery id is fresh; deduplication matters for
-    deliveries that can repeat, and those come from webhooks and sync.
+    Each API call is a distinct change, so by default the delivery id is fresh. A caller
+    whose request can repeat (a form sent twice) passes its own `delivery_id`; when that is
+    in the inbox already, `AlreadyReceived` is raised, so the caller's transaction rolls back
+    and the change is stored once.
     """
-    insert_ignore(
+    new_id = insert_ignore(
         session,
         InboxEvent,
         {
             "source": source,
-            "delivery_id": f"{event.kind}:{uuid.uuid4().hex}",
+            "delivery_id": delivery_id or f"{event.kind}:{uuid.uuid4().hex}",
             "event_type": event.kind,
             "payload": {},
             "events": [to_json(event)],
@@ -34,3 +46,5 @@ def enqueue(session: Session, event: Event, now: datetime, source: str = "api") 
         },
         ("source", "delivery_id"),
     )
+    if new_id is None:
+        raise AlreadyReceived(delivery_id)

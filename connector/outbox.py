@@ -39,6 +39,7 @@ from connector.domain import (
 )
 from connector.errors import AdapterError, InvalidRequest, RateLimited
 from connector.inbox import Inbox
+from connector.links import with_form_links
 from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import Meeting, OutboxItem, Recording
@@ -58,6 +59,7 @@ class Outbox:
     ) -> None:
         self._store = store
         self._settings = settings.outbox
+        self._all_settings = settings  # the form links need [connector] and [forms]
         self._host = host
         self._clock = clock
         self._platforms = dict(platforms or {})
@@ -161,7 +163,8 @@ class Outbox:
     def _carry_out(self, decision: Decision) -> None:
         match decision:
             case Task():
-                self._host.upsert_task(decision, decision.key)
+                task = with_form_links(decision, self._all_settings, self._store, self._clock)
+                self._host.upsert_task(task, decision.key)
             case Alert():
                 self._host.upsert_alert(decision, decision.key)
             case RecordingAction(action="restrict"):

@@ -170,6 +170,14 @@ class PolicySettings:
 
 
 @dataclass(frozen=True)
+class FormsSettings:
+    # Origins allowed to show the pages in a frame (CSP frame-ancestors), e.g. the CRM's.
+    frame_ancestors: tuple[str, ...] = ("'self'",)
+    link_ttl_days: int = 14  # how long a signed link sent to a person stays valid
+    concern_link_ttl_days: int = 90  # signed concern-report links live longer
+
+
+@dataclass(frozen=True)
 class RuleSettings:
     enabled: bool = True
     params: Any = None  # the rule's own Params dataclass
@@ -189,6 +197,7 @@ class Settings:
     teams: TeamsSettings = TeamsSettings()
     meet: MeetSettings = MeetSettings()
     policy: PolicySettings = PolicySettings()
+    forms: FormsSettings = FormsSettings()
     rules: Mapping[str, RuleSettings] = field(default_factory=dict)
     source: str = "embedded default"
 
@@ -335,6 +344,24 @@ class PolicySchema(_Section):
         return PolicySettings(**data)
 
 
+_ORIGIN = r"^('self'|'none'|https?://[A-Za-z0-9.*-]+(:[0-9]{1,5})?)$"
+
+
+class FormsSchema(_Section):
+    target = FormsSettings
+    frame_ancestors = mf.List(
+        mf.String(validate=validate.Regexp(_ORIGIN, error="must be 'self', 'none' or an origin"))
+    )
+    link_ttl_days = mf.Integer(strict=True, validate=validate.Range(1, 365))
+    concern_link_ttl_days = mf.Integer(strict=True, validate=validate.Range(1, 3650))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        if "frame_ancestors" in data:
+            data["frame_ancestors"] = tuple(data["frame_ancestors"])
+        return FormsSettings(**data)
+
+
 class RulesField(mf.Field[dict[str, RuleSettings]]):
     """`[rules.<id>]` tables: a known rule id, `enabled`, and that rule's own parameters."""
 
@@ -402,6 +429,7 @@ class SettingsSchema(Schema):
     host = mf.Nested(HostSchema)
     video = mf.Nested(VideoSchema)
     policy = mf.Nested(PolicySchema)
+    forms = mf.Nested(FormsSchema)
     rules = RulesField()
 
 

@@ -137,7 +137,6 @@ ENDPOINTS = [
     ("POST", "/api/v1/alerts/1/done"),
     ("GET", "/api/v1/concerns"),
     ("GET", "/api/v1/recordings"),
-    ("GET", "/staff"),
 ]
 BAD_CREDENTIALS = {
     "none": {},
@@ -167,13 +166,20 @@ def test_without_a_valid_token_every_endpoint_answers_401_and_writes_nothing(
     assert count(store, Person) == count(store, AuditEntry) == 0
 
 
-def test_staff_page_without_credentials_asks_the_browser_for_basic_auth(
+def test_staff_page_without_credentials_sends_the_browser_to_sign_in(
     client: FlaskClient,
 ) -> None:
     response = client.get("/staff")
 
-    assert_error(response, 401, "unauthorized")
-    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/sign-in?next=%2Fstaff"
+
+
+@pytest.mark.parametrize("credentials", [c for c in BAD_CREDENTIALS if c != "none"], ids=str)
+def test_staff_page_with_a_wrong_token_answers_401(client: FlaskClient, credentials: str) -> None:
+    response = client.get("/staff", headers=BAD_CREDENTIALS[credentials])
+
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize("role", ROLES)

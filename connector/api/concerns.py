@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import Response, g, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connector import audit
 from connector.api import STAFF, ApiError, body, bp, get_or_404, iso, services
@@ -46,14 +48,33 @@ def report_concern() -> tuple[Response, int]:
     data = body(ConcernSchema())
     now = services().clock.now()
     with services().store.session() as session:
-        if data["anonymous"]:
-            data["reporter_person_id"] = None
-        concern = Concern(reference=new_reference(), created_at=now, status="new", **data)
-        session.add(concern)
-        session.flush()
-        audit.record(session, now, g.actor, "concern.reported", "concern", concern.id)
-        enqueue(session, ConcernReported(concern_id=concern.id), now)
+        concern = create_concern(session, data, g.actor, now)
         return jsonify(reference=concern.reference, id=concern.id), 201
+
+
+def create_concern(
+    session: Session,
+    data: dict[str, Any],
+    actor: str,
+    now: datetime,
+    *,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> Concern:
+    """Store a concern (fields of `ConcernSchema`), audited, and queue its event.
+
+    The API and the concern form both come through here; an anonymous report keeps no
+    reporter.
+    """
+    data = dict(data)
+    if data.get("anonymous"):
+        data["reporter_person_id"] = None
+    concern = Concern(reference=new_reference(), created_at=now, status="new", **data)
+    session.add(concern)
+    session.flush()
+    audit.record(session, now, actor, "concern.reported", "concern", concern.id)
+    enqueue(session, ConcernReported(concern_id=concern.id), now, source, delivery_id)
+    return concern
 
 
 @bp.get("/concerns")
@@ -62,6 +83,17 @@ def list_concerns() -> Response:
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(400, "invalid", f"status must be one of {', '.join(STATUSES)}")
+    return jsonify(concerns=read_concerns(status, g.actor))
+
+
+@bp.post("/concerns/<int:concern_id>/status")
+@requires("safeguarding")
+def move_concern(concern_id: int) -> Response:
+    return jsonify(move_concern_to(concern_id, body(ConcernStatusSchema()), g.actor))
+
+
+def read_concerns(status: str | None, actor: str) -> list[dict[str, Any]]:
+    """Concerns (of one status, or all), with one audit entry per concern read."""
     with services().store.session() as session:
         query = select(Concern).order_by(Concern.id)
         if status:
@@ -69,14 +101,15 @@ def list_concerns() -> Response:
         concerns = session.scalars(query).all()
         now = services().clock.now()
         for concern in concerns:  # one entry per concern read
-            audit.record(session, now, g.actor, "concern.viewed", "concern", concern.id)
-        return jsonify(concerns=[concern_json(c) for c in concerns])
+            audit.record(session, now, actor, "concern.viewed", "concern", concern.id)
+        return [concern_json(c) for c in concerns]
 
 
-@bp.post("/concerns/<int:concern_id>/status")
-@requires("safeguarding")
-def move_concern(concern_id: int) -> Response:
-    data = body(ConcernStatusSchema())
+def move_concern_to(concern_id: int, data: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Move a concern forward (see `ConcernStatusSchema`); never back, resolved needs an outcome.
+
+    The API and the admin console both come through here.
+    """
     now = services().clock.now()
     with services().store.session() as session:
         concern = get_or_404(session, Concern, concern_id)
@@ -91,13 +124,13 @@ def move_concern(concern_id: int) -> Response:
         audit.record(
             session,
             now,
-            g.actor,
+            actor,
             f"concern.{data['status']}",
             "concern",
             concern.id,
             outcome=concern.outcome,
         )
-        return jsonify(concern_json(concern))
+        return concern_json(concern)
 
 
 def new_reference() -> str:

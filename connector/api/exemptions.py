@@ -37,18 +37,29 @@ def list_exemptions() -> Response:
 @bp.post("/exemptions")
 @requires("admin")
 def create_exemption() -> tuple[Response, int]:
-    data = body(ExemptionSchema())
+    return jsonify(create_exemption_for(body(ExemptionSchema()), g.actor)), 201
+
+
+@bp.post("/exemptions/<int:exemption_id>/revoke")
+@requires("admin")
+def revoke_exemption(exemption_id: int) -> Response:
+    return jsonify(revoke_exemption_for(exemption_id, g.actor))
+
+
+def create_exemption_for(data: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Record a validated exemption (see `ExemptionSchema`) with an audit entry; the API and
+    the admin console both come through here."""
     now = services().clock.now()
     with services().store.session() as session:
         if data["pairing_id"] is not None:
             get_or_404(session, Pairing, data["pairing_id"])
-        exemption = Exemption(created_by=g.actor, created_at=now, **data)
+        exemption = Exemption(created_by=actor, created_at=now, **data)
         session.add(exemption)
         session.flush()
         audit.record(
             session,
             now,
-            g.actor,
+            actor,
             "exemption.created",
             "exemption",
             exemption.id,
@@ -56,20 +67,22 @@ def create_exemption() -> tuple[Response, int]:
             pairing_id=data["pairing_id"],
             reason=data["reason"],
         )
-        return jsonify(exemption_json(exemption)), 201
+        return exemption_json(exemption)
 
 
-@bp.post("/exemptions/<int:exemption_id>/revoke")
-@requires("admin")
-def revoke_exemption(exemption_id: int) -> Response:
+def revoke_exemption_for(
+    exemption_id: int, actor: str, reason: str | None = None
+) -> dict[str, Any]:
+    """End an exemption; the console asks for a reason, which then goes into the audit log."""
     now = services().clock.now()
     with services().store.session() as session:
         exemption = get_or_404(session, Exemption, exemption_id)
         if exemption.revoked_at is not None:
             raise ApiError(409, "refused", "this exemption was already revoked")
         exemption.revoked_at = now
-        audit.record(session, now, g.actor, "exemption.revoked", "exemption", exemption.id)
-        return jsonify(exemption_json(exemption))
+        detail = {"reason": reason} if reason else {}
+        audit.record(session, now, actor, "exemption.revoked", "exemption", exemption.id, **detail)
+        return exemption_json(exemption)
 
 
 def exemption_json(exemption: Exemption) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import Response, g, jsonify, request
@@ -24,6 +25,8 @@ class ItemQuery(Schema):
     rule = fields.String()
     pairing = fields.Integer()
     priority = fields.String(validate=validate.OneOf([p.value for p in Priority]))
+    due_before = fields.AwareDateTime(default_timezone=UTC)
+    due_after = fields.AwareDateTime(default_timezone=UTC)
 
 
 @bp.get("/tasks")
@@ -55,6 +58,10 @@ def open_items(kind: str, query: dict[str, Any], role: str, actor: str) -> list[
         stmt = stmt.where(LocalItem.pairing_id == query["pairing"])
     if "priority" in query:
         stmt = stmt.where(LocalItem.priority == query["priority"])
+    if "due_before" in query:
+        stmt = stmt.where(LocalItem.due_at < query["due_before"])
+    if "due_after" in query:
+        stmt = stmt.where(LocalItem.due_at >= query["due_after"])
     found = services()
     with found.store.session() as session:
         items = session.scalars(stmt).all()
@@ -101,12 +108,22 @@ def item_json(item: LocalItem, role: str) -> dict[str, Any]:
 @bp.post("/alerts/<int:item_id>/done")
 @requires(*STAFF)
 def mark_done(item_id: int) -> Response:
-    data = body(DoneSchema())
+    return jsonify(close_item(item_id, body(DoneSchema())["note"], g.role, g.actor))
+
+
+def close_item(item_id: int, note: str, role: str, actor: str) -> dict[str, Any]:
+    """Mark an item done with a note, audited; a confidential one only by safeguarding.
+
+    The API and the staff page both come through here.
+    """
     now = services().clock.now()
     with services().store.session() as session:
         item = get_or_404(session, LocalItem, item_id)
-        if item.confidential and g.role != "safeguarding":
+        if item.confidential and role != "safeguarding":
             raise ApiError(403, "forbidden", "only the safeguarding role may close this item")
-        item.status, item.done_note, item.done_at, item.updated_at = "done", data["note"], now, now
-        audit.record(session, now, g.actor, f"{item.kind}.done", "local_item", item.id)
-        return jsonify(item_json(item, g.role))
+        if item.status == "done":
+            raise ApiError(409, "refused", f"this {item.kind} is already done")
+        item.status, item.done_note, item.done_at, item.updated_at = "done", note, now, now
+        item.done_by = actor
+        audit.record(session, now, actor, f"{item.kind}.done", "local_item", item.id)
+        return item_json(item, role)

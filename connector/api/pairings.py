@@ -210,27 +210,41 @@ def record_consent(pairing_id: int) -> Response:
     """Record or revoke one party's recording consent, timestamped and audited."""
     data = body(ConsentSchema())
     now = services().clock.now()
-    at = data["at"] or now
     with services().store.session() as session:
         pairing = get_or_404(session, Pairing, pairing_id)
-        party = data["party"]
-        setattr(pairing, f"{party}_recording_consent", data["consent"])
-        setattr(pairing, f"{party}_consent_at", at)
-        pairing.updated_at = now
-        action = "consent.given" if data["consent"] else "consent.revoked"
-        audit.record(
-            session,
-            now,
-            g.actor,
-            action,
-            "pairing",
-            pairing.id,
-            party=party,
-            consent_at=at.isoformat(),
-        )
-        enqueue(
-            session,
-            ConsentChanged(pairing_id=pairing.id, party=party, given=data["consent"], at=at),
-            now,
+        set_consent(
+            session, pairing, data["party"], data["consent"], data["at"] or now, g.actor, now
         )
         return jsonify(pairing_json(pairing))
+
+
+def set_consent(
+    session: Session,
+    pairing: Pairing,
+    party: str,
+    given: bool,
+    at: datetime,
+    actor: str,
+    now: datetime,
+    *,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> None:
+    """Give or revoke one party's recording consent at `at`: stored, audited, and queued.
+
+    The API and the recording-consent form both come through here.
+    """
+    setattr(pairing, f"{party}_recording_consent", given)
+    setattr(pairing, f"{party}_consent_at", at)
+    pairing.updated_at = now
+    action = "consent.given" if given else "consent.revoked"
+    audit.record(
+        session, now, actor, action, "pairing", pairing.id, party=party, consent_at=at.isoformat()
+    )
+    enqueue(
+        session,
+        ConsentChanged(pairing_id=pairing.id, party=party, given=given, at=at),
+        now,
+        source=source,
+        delivery_id=delivery_id,
+    )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from flask import Response, g, jsonify
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connector import audit
 from connector.api import STAFF, body, bp, get_or_404, iso, services
@@ -84,25 +87,48 @@ def record_submission(pairing_id: int) -> tuple[Response, int]:
     now = services().clock.now()
     with services().store.session() as session:
         get_or_404(session, Pairing, pairing_id)
-        new = insert_ignore(
-            session,
-            Submission,
-            {
-                "pairing_id": pairing_id,
-                "party": data["party"],
-                "form": data["form"],
-                "submitted_at": now,
-                "answers": data["answers"],
-            },
-            ("pairing_id", "party", "form"),
+        new = store_submission(
+            session, pairing_id, data["party"], data["form"], data["answers"], now
         )
-        if new is not None:
-            enqueue(
-                session,
-                SubmissionReceived(pairing_id=pairing_id, party=data["party"], form=data["form"]),
-                now,
-            )
-    return jsonify(recorded=new is not None), 201 if new is not None else 200
+    return jsonify(recorded=new), 201 if new else 200
+
+
+def store_submission(
+    session: Session,
+    pairing_id: int,
+    party: str,
+    form: str,
+    answers: dict[str, Any],
+    now: datetime,
+    *,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> bool:
+    """Store a party's form and queue its event; False when that party had sent it already.
+
+    The API and the forms under /forms both come through here.
+    """
+    new = insert_ignore(
+        session,
+        Submission,
+        {
+            "pairing_id": pairing_id,
+            "party": party,
+            "form": form,
+            "submitted_at": now,
+            "answers": answers,
+        },
+        ("pairing_id", "party", "form"),
+    )
+    if new is not None:
+        enqueue(
+            session,
+            SubmissionReceived(pairing_id=pairing_id, party=party, form=form),
+            now,
+            source=source,
+            delivery_id=delivery_id,
+        )
+    return new is not None
 
 
 @bp.post("/pairings/<int:pairing_id>/sessions")
@@ -113,41 +139,71 @@ def log_session(pairing_id: int) -> tuple[Response, int]:
     now = services().clock.now()
     with services().store.session() as session:
         get_or_404(session, Pairing, pairing_id)
-        ref = f"manual-{uuid.uuid4().hex[:12]}"
-        meeting = Meeting(
-            platform=data["platform"],
-            external_id=ref,
-            instance_uuid=ref,
-            pairing_id=pairing_id,
-            started_at=data["started_at"],
-            ended_at=data["ended_at"],
-            held=True,
-            topic="logged session",
-        )
-        session.add(meeting)
-        session.flush()
-        enqueue(
+        meeting_id = store_session(
             session,
-            SessionLogged(
-                platform=meeting.platform,
-                pairing_id=pairing_id,
-                meeting_id=meeting.id,
-                started_at=data["started_at"],
-                ended_at=data["ended_at"],
-            ),
-            now,
-        )
-        audit.record(
-            session,
-            now,
-            g.actor,
-            "session.logged",
-            "pairing",
             pairing_id,
-            meeting_id=meeting.id,
-            platform=meeting.platform,
+            data["started_at"],
+            data["ended_at"],
+            data["platform"],
+            g.actor,
+            now,
         )
-        return jsonify(meeting_id=meeting.id), 201
+        return jsonify(meeting_id=meeting_id), 201
+
+
+def store_session(
+    session: Session,
+    pairing_id: int,
+    started_at: datetime,
+    ended_at: datetime,
+    platform: str,
+    actor: str,
+    now: datetime,
+    *,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> int:
+    """Record a session held outside the video platforms; the new meeting's id.
+
+    The API and the in-person session form both come through here.
+    """
+    ref = f"manual-{uuid.uuid4().hex[:12]}"
+    meeting = Meeting(
+        platform=platform,
+        external_id=ref,
+        instance_uuid=ref,
+        pairing_id=pairing_id,
+        started_at=started_at,
+        ended_at=ended_at,
+        held=True,
+        topic="logged session",
+    )
+    session.add(meeting)
+    session.flush()
+    enqueue(
+        session,
+        SessionLogged(
+            platform=meeting.platform,
+            pairing_id=pairing_id,
+            meeting_id=meeting.id,
+            started_at=started_at,
+            ended_at=ended_at,
+        ),
+        now,
+        source=source,
+        delivery_id=delivery_id,
+    )
+    audit.record(
+        session,
+        now,
+        actor,
+        "session.logged",
+        "pairing",
+        pairing_id,
+        meeting_id=meeting.id,
+        platform=meeting.platform,
+    )
+    return meeting.id
 
 
 @bp.get("/pairings/<int:pairing_id>/decisions")

@@ -31,23 +31,32 @@ def list_recordings() -> Response:
     pairing = request.args.get("pairing", type=int)
     if "pairing" in request.args and pairing is None:
         raise ApiError(400, "invalid", "pairing must be a number")
-    with services().store.session() as session:
-        query = select(Recording, Meeting).join(Meeting, Recording.meeting_id == Meeting.id)
-        if pairing is not None:
-            query = query.where(Meeting.pairing_id == pairing)
-        rows = session.execute(query.order_by(Recording.id)).all()
-        return jsonify(recordings=[recording_json(r, m) for r, m in rows])
+    return jsonify(recordings=recordings_of(pairing))
 
 
 @bp.post("/recordings/<int:recording_id>/access")
 @requires("admin", "safeguarding")
 def access_recording(recording_id: int) -> Response:
+    return jsonify(grant_access(recording_id, body(AccessSchema()), g.actor))
+
+
+def recordings_of(pairing: int | None) -> list[dict[str, Any]]:
+    """Kept recordings, all or of one pairing; no link, so listing them is not an access."""
+    with services().store.session() as session:
+        query = select(Recording, Meeting).join(Meeting, Recording.meeting_id == Meeting.id)
+        if pairing is not None:
+            query = query.where(Meeting.pairing_id == pairing)
+        rows = session.execute(query.order_by(Recording.id)).all()
+        return [recording_json(r, m) for r, m in rows]
+
+
+def grant_access(recording_id: int, data: dict[str, Any], actor: str) -> dict[str, Any]:
     """Grant access to a kept recording for a stated purpose; audited before it is granted.
 
     The answer carries where the recording lives on its platform; a fresh, short-lived link
-    comes from the video platform adapter where one is configured.
+    comes from the video platform adapter where one is configured. The API and the admin
+    console both come through here.
     """
-    data = body(AccessSchema())
     now = services().clock.now()
     with services().store.session() as session:
         recording = get_or_404(session, Recording, recording_id)
@@ -57,7 +66,7 @@ def access_recording(recording_id: int) -> Response:
         audit.record(
             session,
             now,
-            g.actor,
+            actor,
             "recording.accessed",
             "recording",
             recording.id,
@@ -75,7 +84,7 @@ def access_recording(recording_id: int) -> Response:
     if platform is not None:
         answer["link"] = platform.access_link(uuid, file_id, LINK_TTL_SECONDS)
         answer["link_expires_in"] = LINK_TTL_SECONDS
-    return jsonify(answer)
+    return answer
 
 
 def recording_json(recording: Recording, meeting: Meeting) -> dict[str, Any]:
