@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import cast
 
 from adapters.base import HostSystem, VideoPlatform
 from connector.clock import Clock, SystemClock
@@ -20,10 +22,21 @@ from connector.store.db import Store
 log = logging.getLogger("connector.background")
 
 
+# One line per host: the module under connector/hosts/ whose `build(settings, clock)` makes
+# the adapter. Imported only when chosen, so a program pays for (and needs the dependencies
+# of) its own CRM alone. `local` is built here: it needs the store.
+HOST_MODULES: dict[str, str] = {
+    # "salesforce": "connector.hosts.salesforce",
+}
+
+
 def build_host(settings: Settings, store: Store, clock: Clock) -> HostSystem:
-    """The configured host. Vendor hosts join this table as their adapters land."""
-    hosts = {"local": lambda: LocalHost(store, clock)}
-    return hosts[settings.host.adapter]()
+    """The configured host: the built-in `local`, or a vendor host from `HOST_MODULES`."""
+    adapter = settings.host.adapter
+    if adapter == "local":
+        return LocalHost(store, clock)
+    module = importlib.import_module(HOST_MODULES[adapter])
+    return cast(HostSystem, module.build(settings, clock))
 
 
 @dataclass
