@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from connector.domain import Event
-from webhooks.base import BadPayload, Reply, Request, WebhookError, WebhookReceiver
+from webhooks.base import (
+    BadPayload,
+    ReadsPayload,
+    Reply,
+    Request,
+    WebhookError,
+    WebhookReceiver,
+)
 
 log = logging.getLogger("connector.webhooks")
 unsupported_log = logging.getLogger("connector.webhooks.unsupported")
@@ -37,7 +44,10 @@ def receive(receiver: WebhookReceiver, request: Request, accept: Accept) -> Repl
         if not request.body.strip():
             raise BadPayload("empty body")
         receiver.verify(request)
-        payload = _json_object(request.body)
+        if isinstance(receiver, ReadsPayload):  # a JSON array, or an event named in a header
+            payload = receiver.read_payload(request)
+        else:
+            payload = _json_object(request.body)
         answer = receiver.challenge(request, payload)
         if answer is not None:
             log.info("webhook challenge answered source=%s", source)
