@@ -26,7 +26,7 @@ log = logging.getLogger("connector.background")
 # the adapter. Imported only when chosen, so a program pays for (and needs the dependencies
 # of) its own CRM alone. `local` is built here: it needs the store.
 HOST_MODULES: dict[str, str] = {
-    # "salesforce": "connector.hosts.salesforce",
+    "salesforce": "connector.hosts.salesforce",
 }
 
 

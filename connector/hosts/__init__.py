@@ -15,8 +15,10 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from connector.config_fields import Section
+from connector.hosts import salesforce
 
-HOST_ADAPTERS = ("local",)  # one name per host module below, plus the built-in `local`
+# One name per host module below, plus the built-in `local`.
+HOST_ADAPTERS = ("local", "salesforce")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class HostSchema(Section):
     lookback_minutes = fields.Integer(strict=True, validate=validate.Range(0, 24 * 60))
     request_budget = fields.Integer(strict=True, validate=validate.Range(1, 10_000_000))
     # One table per vendor host, e.g. `salesforce = fields.Nested(salesforce.HostOptionsSchema)`.
+    salesforce = fields.Nested(salesforce.HostOptionsSchema)
 
     @validates_schema
     def _adapter_configured(self, data: dict[str, Any], **_: Any) -> None:
@@ -56,3 +59,4 @@ class WebhooksSchema(Section):
 
     target = dict
     # e.g. `salesforce = fields.Nested(salesforce.WebhookSchema)`
+    salesforce = fields.Nested(salesforce.WebhookSchema)
