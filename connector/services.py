@@ -27,6 +27,7 @@ log = logging.getLogger("connector.background")
 # of) its own CRM alone. `local` is built here: it needs the store.
 HOST_MODULES: dict[str, str] = {
     "salesforce": "connector.hosts.salesforce",
+    "hubspot": "connector.hosts.hubspot",
 }
 
 

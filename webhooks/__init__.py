@@ -8,6 +8,7 @@ one line in `connector.webhook_view.build_receivers`.
 from __future__ import annotations
 
 from webhooks.base import WebhookReceiver
+from webhooks.hubspot import HubSpotReceiver
 from webhooks.meet import MeetReceiver
 from webhooks.teams import TeamsReceiver
 from webhooks.zoom import ZoomReceiver
@@ -16,6 +17,7 @@ RECEIVERS: dict[str, type[WebhookReceiver]] = {
     "zoom": ZoomReceiver,
     "teams": TeamsReceiver,
     "meet": MeetReceiver,
+    "hubspot": HubSpotReceiver,
 }
 
 __all__ = ["RECEIVERS", "WebhookReceiver"]

@@ -15,10 +15,10 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from connector.config_fields import Section
-from connector.hosts import salesforce
+from connector.hosts import hubspot, salesforce
 
 # One name per host module below, plus the built-in `local`.
-HOST_ADAPTERS = ("local", "salesforce")
+HOST_ADAPTERS = ("local", "hubspot", "salesforce")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class HostSchema(Section):
     request_budget = fields.Integer(strict=True, validate=validate.Range(1, 10_000_000))
     # One table per vendor host, e.g. `salesforce = fields.Nested(salesforce.HostOptionsSchema)`.
     salesforce = fields.Nested(salesforce.HostOptionsSchema)
+    hubspot = fields.Nested(hubspot.HostOptionsSchema)
 
     @validates_schema
     def _adapter_configured(self, data: dict[str, Any], **_: Any) -> None:
@@ -60,3 +61,4 @@ class WebhooksSchema(Section):
     target = dict
     # e.g. `salesforce = fields.Nested(salesforce.WebhookSchema)`
     salesforce = fields.Nested(salesforce.WebhookSchema)
+    hubspot = fields.Nested(hubspot.WebhookSchema)
