@@ -12,18 +12,25 @@ from connector.state import insert_ignore
 from connector.store.models import InboxEvent
 
 
-def enqueue(session: Session, event: Event, now: datetime, source: str = "api") -> None:
+def enqueue(
+    session: Session,
+    event: Event,
+    now: datetime,
+    source: str = "api",
+    delivery_id: str | None = None,
+) -> bool:
     """Queue `event` in the caller's transaction, so it commits with the change it reports.
 
-    Each call is a distinct change, so the delivery id is fresh; deduplication matters for
-    deliveries that can repeat, and those come from webhooks and sync.
+    Without `delivery_id` each call is a distinct change and gets a fresh id. Sync passes a
+    deterministic one (host, record, modification time), so re-reading a record queues
+    nothing new. True when the event was queued, False when that delivery was already in.
     """
-    insert_ignore(
+    new_id = insert_ignore(
         session,
         InboxEvent,
         {
             "source": source,
-            "delivery_id": f"{event.kind}:{uuid.uuid4().hex}",
+            "delivery_id": delivery_id or f"{event.kind}:{uuid.uuid4().hex}",
             "event_type": event.kind,
             "payload": {},
             "events": [to_json(event)],
@@ -34,3 +41,4 @@ def enqueue(session: Session, event: Event, now: datetime, source: str = "api") 
         },
         ("source", "delivery_id"),
     )
+    return new_id is not None

@@ -10,6 +10,7 @@ from typing import cast
 
 from adapters.base import HostSystem, VideoPlatform
 from connector.clock import Clock, SystemClock
+from connector.host_sync import follow_ups, sync_after_change
 from connector.inbox import Inbox
 from connector.local_host import LocalHost
 from connector.outbox import Outbox
@@ -28,6 +29,7 @@ log = logging.getLogger("connector.background")
 HOST_MODULES: dict[str, str] = {
     "salesforce": "connector.hosts.salesforce",
     "hubspot": "connector.hosts.hubspot",
+    "espocrm": "connector.hosts.espocrm",
 }
 
 
@@ -58,7 +60,10 @@ class Services:
             self.platforms = build_platforms(self.settings, self.clock)
         self.inbox = Inbox(self.store, self.clock)
         self.runner = Runner(
-            self.store, self.settings, self.clock, follow_up=fetch_after_end(self.platforms)
+            self.store,
+            self.settings,
+            self.clock,
+            follow_up=follow_ups(fetch_after_end(self.platforms), sync_after_change(self.host)),
         )
         self.outbox = Outbox(self.store, self.settings, self.host, self.clock, self.platforms)
         self.scheduler = Scheduler(self.store, self.settings, self.clock)
