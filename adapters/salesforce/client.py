@@ -186,10 +186,10 @@ class SalesforceClient:
                 raise Unavailable(f"token endpoint answered {code}", status=code) from exc
             # `code` is OAuth's `error` (e.g. invalid_client, invalid_grant): safe to show.
             raise Unauthorized(f"token request refused: {code}", status=400) from exc
+        except requests.RequestException as exc:  # before OSError: it is one
+            raise Unavailable(f"token endpoint unreachable: {type(exc).__name__}") from exc
         except (OSError, ValueError) as exc:  # the key file is unreadable or not a key
             raise Unauthorized(f"cannot sign the JWT assertion: {type(exc).__name__}") from exc
-        except requests.RequestException as exc:
-            raise Unavailable(f"token endpoint unreachable: {type(exc).__name__}") from exc
 
     def _typed(self, what: str, run: Callable[[], T]) -> T:
         try:
