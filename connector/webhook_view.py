@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.hosts import espocrm as espocrm_host
 from connector.hosts import hubspot as hubspot_host
 from connector.services import Services
 from connector.settings import Settings
@@ -40,6 +41,7 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
             fetch=meet_client(settings),
         ),
         "hubspot": hubspot_host.receiver(settings, services.clock),
+        "espocrm": espocrm_host.receiver(settings, services.clock),
     }
 
 

@@ -8,6 +8,7 @@ one line in `connector.webhook_view.build_receivers`.
 from __future__ import annotations
 
 from webhooks.base import WebhookReceiver
+from webhooks.espocrm import EspoCrmReceiver
 from webhooks.hubspot import HubSpotReceiver
 from webhooks.meet import MeetReceiver
 from webhooks.teams import TeamsReceiver
@@ -18,6 +19,7 @@ RECEIVERS: dict[str, type[WebhookReceiver]] = {
     "teams": TeamsReceiver,
     "meet": MeetReceiver,
     "hubspot": HubSpotReceiver,
+    "espocrm": EspoCrmReceiver,
 }
 
 __all__ = ["RECEIVERS", "WebhookReceiver"]

@@ -15,10 +15,10 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from connector.config_fields import Section
-from connector.hosts import hubspot, salesforce
+from connector.hosts import espocrm, hubspot, salesforce
 
 # One name per host module below, plus the built-in `local`.
-HOST_ADAPTERS = ("local", "hubspot", "salesforce")
+HOST_ADAPTERS = ("local", "hubspot", "salesforce", "espocrm")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class HostSchema(Section):
     # One table per vendor host, e.g. `salesforce = fields.Nested(salesforce.HostOptionsSchema)`.
     salesforce = fields.Nested(salesforce.HostOptionsSchema)
     hubspot = fields.Nested(hubspot.HostOptionsSchema)
+    espocrm = fields.Nested(espocrm.HostOptionsSchema)
 
     @validates_schema
     def _adapter_configured(self, data: dict[str, Any], **_: Any) -> None:
@@ -62,3 +63,4 @@ class WebhooksSchema(Section):
     # e.g. `salesforce = fields.Nested(salesforce.WebhookSchema)`
     salesforce = fields.Nested(salesforce.WebhookSchema)
     hubspot = fields.Nested(hubspot.WebhookSchema)
+    espocrm = fields.Nested(espocrm.WebhookSchema)
