@@ -36,6 +36,8 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "ZOOM_CLIENT_SECRET": "s3cret-client-VALUE-0004",  # only in a commented-out line
     "TEAMS_CLIENT_STATE": "s3cret-state-VALUE-0005",
     "TEAMS_CLIENT_SECRET": "s3cret-teams-VALUE-0006",  # only in a commented-out line
+    "HUBSPOT_ACCESS_TOKEN": "s3cret-hubspot-VALUE-0007",
+    "HUBSPOT_CLIENT_SECRET": "s3cret-hubspot-VALUE-0008",
 }
 TABLES = {
     "zoom": "video.zoom",
