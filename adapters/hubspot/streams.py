@@ -216,7 +216,8 @@ class StreamReader:
 
     @staticmethod
     def _with_merges(record: HostRecord, result: Mapping[str, Any]) -> list[HostRecord]:
-        """The record, after one deleted record per id merged into it."""
+        """The record, then one deleted record per id merged into it (the survivor first, so
+        whoever applies the merge already knows it)."""
         merged = str(result["properties"].get(MERGED_IDS) or "")
         ids = [i.strip() for i in merged.split(";")]
         gone = [
@@ -226,7 +227,7 @@ class StreamReader:
             for i in ids
             if i and i != record.external_id
         ]
-        return [*gone, record]
+        return [record, *gone]
 
 
 class _Query:
