@@ -38,6 +38,9 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "TEAMS_CLIENT_SECRET": "s3cret-teams-VALUE-0006",  # only in a commented-out line
     "HUBSPOT_ACCESS_TOKEN": "s3cret-hubspot-VALUE-0007",
     "HUBSPOT_CLIENT_SECRET": "s3cret-hubspot-VALUE-0008",
+    "ESPOCRM_API_KEY": "s3cret-espocrm-VALUE-0009",
+    "ESPOCRM_HOOK_CONTACT_UPDATE": "s3cret-espohook-VALUE-0010",
+    "ESPOCRM_HOOK_PAIRING_DELETE": "s3cret-espohook-VALUE-0011",
 }
 TABLES = {
     "zoom": "video.zoom",
