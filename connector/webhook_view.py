@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connector.hosts import espocrm as espocrm_host
 from connector.hosts import hubspot as hubspot_host
+from connector.hosts import salesforce as salesforce_host
 from connector.services import Services
 from connector.settings import Settings
 from webhooks import RECEIVERS
@@ -42,6 +43,7 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
         ),
         "hubspot": hubspot_host.receiver(settings, services.clock),
         "espocrm": espocrm_host.receiver(settings, services.clock),
+        "salesforce": salesforce_host.receiver(settings, services.clock),
     }
 
 

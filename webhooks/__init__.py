@@ -11,6 +11,7 @@ from webhooks.base import WebhookReceiver
 from webhooks.espocrm import EspoCrmReceiver
 from webhooks.hubspot import HubSpotReceiver
 from webhooks.meet import MeetReceiver
+from webhooks.salesforce import SalesforceReceiver
 from webhooks.teams import TeamsReceiver
 from webhooks.zoom import ZoomReceiver
 
@@ -20,6 +21,7 @@ RECEIVERS: dict[str, type[WebhookReceiver]] = {
     "meet": MeetReceiver,
     "hubspot": HubSpotReceiver,
     "espocrm": EspoCrmReceiver,
+    "salesforce": SalesforceReceiver,
 }
 
 __all__ = ["RECEIVERS", "WebhookReceiver"]

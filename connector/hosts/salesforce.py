@@ -137,6 +137,21 @@ class WebhookSchema(Section):
     shared_secret = SecretField()
 
 
+def receiver(settings: Any, clock: Clock) -> Any:
+    """The `/webhooks/salesforce` receiver; without `[webhooks.salesforce]` it refuses all."""
+    from adapters.salesforce.mapping import object_streams
+    from webhooks.salesforce import SalesforceReceiver
+
+    hooks = settings.webhooks.get("salesforce") or SalesforceWebhookSettings()
+    chosen = settings.host.adapter == "salesforce" and settings.host.options is not None
+    streams = settings.host.options.streams if chosen else DEFAULT_MAPPING
+    return SalesforceReceiver(
+        hooks.organization_id,
+        hooks.shared_secret.reveal() if hooks.shared_secret else None,
+        object_streams=object_streams(streams),
+    )
+
+
 def build(settings: Any, clock: Clock) -> Any:
     """The Salesforce host of `settings` (the whole `Settings`; the options are in [host])."""
     from adapters.salesforce import Credentials, SalesforceClient, SalesforceHost, WriterSettings
