@@ -29,8 +29,15 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from connector.app import create_app
+from connector.clock import FrozenClock
 from connector.domain import HostChanged
+from connector.settings import parse_settings
+from connector.store.db import Store
+from connector.store.models import InboxEvent
+from tests.support import START, TEST_ENV
 from tests.webhooks.zoom_helpers import Inbox, Outcome
 from webhooks.base import Request
 from webhooks.espocrm import (
@@ -278,3 +285,31 @@ def test_event_types_fold_field_updates() -> None:
     r = receiver()
     assert r.event_type({"event": "CPairing.fieldUpdate.status"}) == "CPairing.fieldUpdate"
     assert r.event_type({"event": "Contact.update"}) == "Contact.update"
+
+
+# --------------------------------------------------------------------------- through the app
+
+
+def test_the_app_serves_the_receiver_configured_in_webhooks_espocrm(database_url: str) -> None:
+    hook = HOOK_OF["CPairing.delete"]
+    document = {
+        "connector": {"database_url": database_url},
+        "admin": {"tokens": ["env:T_ADMIN"]},
+        "webhooks": {
+            "espocrm": {"hooks": {hook: {"event": "CPairing.delete", "secret": "env:T_HOOK"}}}
+        },
+    }
+    settings = parse_settings(document, {**TEST_ENV, "T_HOOK": SECRET}, "test")
+    store = Store.from_url(database_url)
+    try:
+        client = create_app(settings, store=store, clock=FrozenClock(START)).test_client()
+        body = load("CPairing.delete__one")
+        good = client.post("/webhooks/espocrm", data=body, headers=sign(hook, SECRET, body))
+        forged = client.post("/webhooks/espocrm", data=body, headers=sign(hook, OTHER_SECRET, body))
+        assert (good.status_code, good.get_json()["status"]) == (200, "accepted")
+        assert forged.status_code == 401
+        with store.session() as session:
+            rows = session.execute(select(InboxEvent.source, InboxEvent.event_type)).all()
+        assert [tuple(r) for r in rows] == [("espocrm", "CPairing.delete")]
+    finally:
+        store.dispose()
