@@ -41,6 +41,8 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "ESPOCRM_API_KEY": "s3cret-espocrm-VALUE-0009",
     "ESPOCRM_HOOK_CONTACT_UPDATE": "s3cret-espohook-VALUE-0010",
     "ESPOCRM_HOOK_PAIRING_DELETE": "s3cret-espohook-VALUE-0011",
+    "SALESFORCE_CLIENT_SECRET": "s3cret-salesforce-VALUE-0012",
+    "SALESFORCE_WEBHOOK_SECRET": "s3cret-salesforce-VALUE-0013",
 }
 TABLES = {
     "zoom": "video.zoom",
@@ -307,7 +309,10 @@ PROBLEMS = [  # (a fragment of a document, the one error it gives)
         "video.zoom.webhook_secret: environment variable NOT_SET_ANYWHERE is not set",
     ),
     ({"video": {"webex": {}}}, "video.webex: unknown key"),
-    ({"host": {"adapter": "salesforce"}}, "host.adapter: Must be one of: local."),
+    (
+        {"host": {"adapter": "salesforce"}},
+        "host.salesforce: [host.salesforce] is required for adapter 'salesforce'",
+    ),
     ({"rules": {"no-such-rule": {}}}, f"rules.no-such-rule: unknown rule; known: {KNOWN_RULES}"),
     (
         {"rules": {"feedback-after-sessions": {"after_sessions": "two"}}},

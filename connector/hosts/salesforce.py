@@ -37,6 +37,11 @@ API_VERSION = re.compile(r"\d{2,3}\.0")
 MIN_API_VERSION = 46  # sObject Collections upsert (crm-hosts reference §1.2)
 
 
+def _whole(pattern: re.Pattern[str]) -> validate.Regexp:
+    """A validator for the whole value (`validate.Regexp` alone only anchors the start)."""
+    return validate.Regexp(rf"(?:{pattern.pattern})\Z")
+
+
 @dataclass(frozen=True)
 class SalesforceSettings:
     domain: str = ""  # required: the org's My Domain, e.g. "acme.my"
@@ -60,19 +65,19 @@ class HostOptionsSchema(Section):
     """`[host.salesforce]`, with its `[host.salesforce.streams.<stream>]` tables."""
 
     target = SalesforceSettings
-    domain = fields.String(required=True, validate=validate.Regexp(DOMAIN))
+    domain = fields.String(required=True, validate=_whole(DOMAIN))
     auth = fields.String(validate=validate.OneOf(("client_credentials", "jwt")))
     client_id = fields.String(required=True, validate=validate.Length(1, 255))
     client_secret = SecretField()
     username = fields.String(validate=validate.Length(1, 255))
     private_key_file = fields.String(validate=validate.Length(1, 4096))
     login_domain = fields.String(validate=validate.OneOf(("login", "test")))
-    api_version = fields.String(validate=validate.Regexp(API_VERSION))
+    api_version = fields.String(validate=_whole(API_VERSION))
     timeout_seconds = fields.Float(validate=validate.Range(1, 300))
     limit_backoff_seconds = fields.Float(validate=validate.Range(60, 86_400))
-    task_key_field = fields.String(validate=validate.Regexp(IDENTIFIER))
-    alert_object = fields.String(validate=validate.Regexp(IDENTIFIER))
-    owner_id = fields.String(validate=validate.Regexp(RECORD_ID))
+    task_key_field = fields.String(validate=_whole(IDENTIFIER))
+    alert_object = fields.String(validate=_whole(IDENTIFIER))
+    owner_id = fields.String(validate=_whole(RECORD_ID))
     sync_streams = fields.List(fields.String(validate=validate.OneOf(STREAMS)))
     streams = fields.Dict(
         keys=fields.String(validate=validate.OneOf(STREAMS)),
@@ -133,7 +138,7 @@ class WebhookSchema(Section):
     """`[webhooks.salesforce]`."""
 
     target = SalesforceWebhookSettings
-    organization_id = fields.String(validate=validate.Regexp(RECORD_ID))
+    organization_id = fields.String(validate=_whole(RECORD_ID))
     shared_secret = SecretField()
 
 
