@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from connector.hosts import HOST_ADAPTERS
 from connector.settings import (
     ConfigError,
     RuleSettings,
@@ -350,6 +351,17 @@ def test_every_error_is_reported_at_once() -> None:
     assert all(error in message for _, error in PROBLEMS)
     assert "hunter2-literal" not in message  # a secret written as a value is not echoed
     assert "literal-token-9" not in message
+
+
+def test_an_unknown_host_adapter_is_told_every_registered_one() -> None:
+    # Built from the registry, so registering a host does not break this test.
+    unknown = "no-such-crm"
+    assert unknown not in HOST_ADAPTERS
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"host": {"adapter": unknown}}, {}, "test")
+    assert caught.value.errors == [
+        "host.adapter: Must be one of: " + ", ".join(HOST_ADAPTERS) + "."
+    ]
 
 
 def test_every_error_is_reported_at_once_from_a_file(tmp_path: Path) -> None:
