@@ -19,6 +19,9 @@ simple-salesforce's exceptions carry the status and the parsed error array (§1.
 | 400, 404 (and any other 4xx)                          | `InvalidRequest`                      |
 | 5xx, connection error, timeout                        | `Unavailable`                         |
 
+After a `RequestLimitExceeded` the client makes no request at all until the back-off has passed:
+each call raises it again at once, with the time left, so no caller can hot-retry into the limit.
+
 Tokens, the client secret and Salesforce's error messages (which can quote field values) are
 never logged nor put in an error message: only error codes and field names are.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -43,6 +47,7 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.login import SalesforceLogin
 
+from connector.clock import Clock, SystemClock
 from connector.errors import (
     AdapterError,
     Conflict,
@@ -135,8 +140,11 @@ class SalesforceClient:
         version: str = DEFAULT_API_VERSION,
         timeout: float = DEFAULT_TIMEOUT,
         limit_backoff_seconds: float = DEFAULT_LIMIT_BACKOFF_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         self._credentials = credentials
+        self._clock = clock or SystemClock()
+        self._limited_until: datetime | None = None
         self._version = version
         self._limit_backoff = limit_backoff_seconds
         self._http = _Session(timeout)
@@ -152,6 +160,7 @@ class SalesforceClient:
 
         `what` names the call in errors and logs (never a value: it reaches log lines).
         """
+        self._refuse_while_limited(what)
         fresh = self._sf is None
         try:
             return self._typed(what, lambda: action(self._connection()))
@@ -164,6 +173,17 @@ class SalesforceClient:
             return self._typed(what, lambda: action(self._connection()))
         except _Expired as exc:
             raise Unauthorized(f"{what}: refused after a new token", status=401) from exc
+
+    def _refuse_while_limited(self, what: str) -> None:
+        if self._limited_until is None:
+            return
+        left = (self._limited_until - self._clock.now()).total_seconds()
+        if left <= 0:
+            self._limited_until = None
+            return
+        raise RequestLimitExceeded(
+            f"{what}: not sent, the API request limit was exceeded", retry_after=left, status=403
+        )
 
     def reset(self) -> None:
         """Forget the token (the next call logs in again)."""
@@ -211,6 +231,7 @@ class SalesforceClient:
         if isinstance(exc, SalesforceRefusedRequest):
             if "REQUEST_LIMIT_EXCEEDED" in codes:
                 log.warning("salesforce API request limit exceeded what=%s", what)
+                self._limited_until = self._clock.now() + timedelta(seconds=self._limit_backoff)
                 return RequestLimitExceeded(
                     detail, retry_after=self._limit_backoff, status=exc.status
                 )

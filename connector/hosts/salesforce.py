@@ -176,6 +176,7 @@ def build(settings: Any, clock: Clock) -> Any:
         version=options.api_version,
         timeout=options.timeout_seconds,
         limit_backoff_seconds=options.limit_backoff_seconds,
+        clock=clock,
     )
     writer = WriterSettings(options.task_key_field, options.alert_object, options.owner_id)
     return SalesforceHost(client, options.streams, writer)

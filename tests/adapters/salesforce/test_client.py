@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.salesforce import Credentials, RequestLimitExceeded, SalesforceClient
+from connector.clock import FrozenClock
 from connector.errors import InvalidRequest, RateLimited, Unauthorized, Unavailable
 from tests.adapters.salesforce.sf_helpers import (
     API,
@@ -161,6 +163,24 @@ def test_the_daily_request_limit_is_a_long_rate_limit_that_asks_for_staff() -> N
     assert caught.value.alert_staff is True
     assert caught.value.status == 403
     assert client.requests == 2  # no hot retry
+
+
+def test_after_the_limit_no_request_is_made_until_the_back_off_has_passed() -> None:
+    clock = FrozenClock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+    client = make_client(limit_backoff_seconds=3600.0, clock=clock)
+    with strict_mock() as mock:
+        token(mock)
+        query(mock, SOQL, fixture("error__request_limit_exceeded"), status=403)
+        with pytest.raises(RequestLimitExceeded):
+            run_query(client)
+        clock.advance(minutes=59)
+        with pytest.raises(RequestLimitExceeded) as caught:
+            run_query(client)  # refused here: the strict mock has nothing more to answer
+        assert caught.value.retry_after == 60.0
+        clock.advance(minutes=1)
+        query(mock, SOQL, EMPTY)
+        assert run_query(client) == EMPTY
+    assert client.requests == 3
 
 
 def test_another_403_is_unauthorized() -> None:
