@@ -66,7 +66,7 @@ class Services:
             follow_up=follow_ups(fetch_after_end(self.platforms), sync_after_change(self.host)),
         )
         self.outbox = Outbox(self.store, self.settings, self.host, self.clock, self.platforms)
-        self.scheduler = Scheduler(self.store, self.settings, self.clock)
+        self.scheduler = Scheduler(self.store, self.settings, self.clock, self.host)
 
     def drain(self, rounds: int = 100) -> None:
         """Run the runner and the outbox until neither has work (bounded); for CLI and tests."""
