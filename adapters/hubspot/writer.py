@@ -9,11 +9,15 @@ creates with unique values (`hasUniqueValue`). Two ways to write, chosen by
   two calls for a new task; the search index lags writes by seconds (§2.3), which the outbox's
   unique key already covers, since it writes each key once unless an attempt failed.
 - `"upsert"`: `POST /crm/v3/objects/tasks/batch/upsert` with `idProperty: connector_key`, one
-  call. HubSpot documents batch upsert for objects in general; whether tasks accept a unique
-  property there is **uncertain** (shared/reference/crm-hosts.md §2.2), so confirm it against
-  the portal first. An upsert cannot tell a new task from an old one, so a repeated write sets
-  the properties again (status included: a repeat only follows a failed attempt, before staff
-  touched the task). Associations are not part of an upsert and are made by a second call.
+  call for the content. HubSpot documents batch upsert for objects in general; whether tasks
+  accept a unique property there is **uncertain** (shared/reference/crm-hosts.md §2.2), so
+  confirm it against the portal first. An upsert cannot tell a new task from an old one
+  before it writes, so it never carries `hs_task_status`: sending NOT_STARTED again would
+  reopen a task staff had completed. The answer's `new` (§2.2) says which it was: a new task
+  then gets its status and its contact association by two more calls; for an existing one
+  the task is read back (status and associations) and only what is missing is set, so a
+  repeat after a failed follow-up completes it and a repeat after staff worked the task
+  leaves their status alone. A repeat does write subject, body, priority and due time again.
 
 Facts (§2.1): `hs_timestamp` is required (the due time; the write time when a decision has no
 due date); priorities are LOW, MEDIUM, HIGH; the task-to-contact association type is 204.
@@ -31,6 +35,7 @@ from connector.domain import Alert, Decision, Priority, Task
 from connector.errors import Conflict, Unavailable
 
 TaskWrite = Literal["search", "upsert"]
+STATUS = "hs_task_status"
 TASK_TO_CONTACT = 204
 
 PRIORITIES: dict[Priority, str] = {
@@ -119,16 +124,27 @@ class TaskWriter:
         return _id(results[0]) if results else None
 
     def _upsert(self, key: str, properties: Mapping[str, Any], contact: str | None) -> str:
+        content = {k: v for k, v in properties.items() if k != STATUS}
         answer = self._client.call(
             "POST",
             f"/crm/v3/objects/{TASKS}/batch/upsert",
-            json={"inputs": [{"id": key, "idProperty": CONNECTOR_KEY, "properties": properties}]},
+            json={"inputs": [{"id": key, "idProperty": CONNECTOR_KEY, "properties": content}]},
         )
         results = answer.get("results") or []
         if len(results) != 1:
             raise Unavailable("HubSpot batch upsert answered no single result")
         task_id = _id(results[0])
-        if contact and results[0].get("new", True):
+        if results[0].get("new") is True:
+            has_status, associated = False, False
+        else:  # an existing task, or HubSpot did not say: look before writing
+            has_status, associated = self._follow_ups_done(task_id, contact)
+        if not has_status:
+            self._client.call(
+                "PATCH",
+                f"/crm/v3/objects/{TASKS}/{segment(task_id)}",
+                json={"properties": {STATUS: properties[STATUS]}},
+            )
+        if contact and not associated:
             self._client.call(
                 "PUT",
                 f"/crm/v4/objects/{TASKS}/{segment(task_id)}/associations/contacts/"
@@ -138,6 +154,18 @@ class TaskWriter:
                 ],
             )
         return task_id
+
+    def _follow_ups_done(self, task_id: str, contact: str | None) -> tuple[bool, bool]:
+        """Whether the existing task has a status, and is associated with `contact`."""
+        params = {"properties": STATUS}
+        if contact:
+            params["associations"] = "contacts"
+        path = f"/crm/v3/objects/{TASKS}/{segment(task_id)}"
+        task = self._client.call("GET", path, params=params)
+        status = (task.get("properties") or {}).get(STATUS)
+        linked = ((task.get("associations") or {}).get("contacts") or {}).get("results") or []
+        ids = {str(r.get("id")) for r in linked if isinstance(r, Mapping)}
+        return bool(status), contact is None or contact in ids
 
     # ------------------------------------------------------------------ properties
 
@@ -150,7 +178,7 @@ class TaskWriter:
             "hs_timestamp": str(round(when.timestamp() * 1000)),
             "hs_task_subject": title[:255],
             "hs_task_body": _body(decision, key),
-            "hs_task_status": "NOT_STARTED",
+            STATUS: "NOT_STARTED",
             "hs_task_priority": PRIORITIES[priority],
             "hs_task_type": "TODO",
         }

@@ -3,7 +3,9 @@
 | task_write | key not in HubSpot                     | key already there                 |
 |------------|----------------------------------------|-----------------------------------|
 | search     | search, then create (with association) | search only: left as staff left it |
-| upsert     | batch/upsert (+ association if new)    | batch/upsert again: one task      |
+| upsert     | batch/upsert, then status and          | batch/upsert without status, read |
+|            | association                            | back: staff's status is kept, a   |
+|            |                                        | missing status/association is set |
 """
 
 from __future__ import annotations
@@ -101,31 +103,72 @@ def test_two_tasks_with_one_key_are_a_conflict() -> None:
             make_host().upsert_task(TASK, KEY)
 
 
-def upsert_body(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"inputs": [{"id": KEY, "idProperty": "connector_key", "properties": properties}]}
+CONTENT = {k: v for k, v in PROPERTIES.items() if k != "hs_task_status"}
+TASK_9003 = f"{TASKS}/9003"
+ASSOCIATE = f"{BASE}/crm/v4/objects/tasks/9003/associations/contacts/101"
 
 
-def test_upsert_mode_writes_one_task_however_often_the_decision_comes() -> None:
+def expect_upsert(rsps: responses.RequestsMock, *, new: bool) -> None:
+    """The batch upsert, never carrying a status (it would reopen a completed task)."""
+    body = {"inputs": [{"id": KEY, "idProperty": "connector_key", "properties": CONTENT}]}
+    rsps.post(
+        f"{TASKS}/batch/upsert",
+        json={"status": "COMPLETE", "results": [{"id": "9003", "new": new}]},
+        match=[matchers.json_params_matcher(body)],
+    )
+
+
+def expect_follow_ups(rsps: responses.RequestsMock) -> None:
+    rsps.patch(
+        TASK_9003,
+        json={"id": "9003"},
+        match=[matchers.json_params_matcher({"properties": {"hs_task_status": "NOT_STARTED"}})],
+    )
+    rsps.put(
+        ASSOCIATE,
+        json={"fromObjectTypeId": "0-27", "fromObjectId": 9003},
+        match=[matchers.json_params_matcher(TO_CONTACT)],
+    )
+
+
+def expect_read_back(rsps: responses.RequestsMock, status: str | None, contacts: list[str]) -> None:
+    rsps.get(
+        TASK_9003,
+        json={
+            "id": "9003",
+            "properties": {"hs_task_status": status, "hs_object_id": "9003"},
+            "associations": {
+                "contacts": {"results": [{"id": c, "type": "task_to_contact"} for c in contacts]}
+            },
+        },
+        match=[
+            matchers.query_param_matcher(
+                {"properties": "hs_task_status", "associations": "contacts"}
+            )
+        ],
+    )
+
+
+def test_upsert_mode_writes_one_task_and_a_repeat_does_not_reopen_it() -> None:
     host = make_host(task_write="upsert", contact_of=lambda decision: "101")
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        rsps.post(
-            f"{TASKS}/batch/upsert",
-            json={"status": "COMPLETE", "results": [{"id": "9003", "new": True}]},
-            match=[matchers.json_params_matcher(upsert_body(PROPERTIES))],
-        )
-        rsps.put(
-            f"{BASE}/crm/v4/objects/tasks/9003/associations/contacts/101",
-            json={"fromObjectTypeId": "0-27", "fromObjectId": 9003},
-            match=[matchers.json_params_matcher(TO_CONTACT)],
-        )
+        expect_upsert(rsps, new=True)
+        expect_follow_ups(rsps)
         assert host.upsert_task(TASK, KEY) == "9003"
+    # Staff completed the task; the same decision comes again: no status, no association.
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        rsps.post(
-            f"{TASKS}/batch/upsert",
-            json={"status": "COMPLETE", "results": [{"id": "9003", "new": False}]},
-            match=[matchers.json_params_matcher(upsert_body(PROPERTIES))],
-        )
-        assert host.upsert_task(TASK, KEY) == "9003"  # the same task, no new association
+        expect_upsert(rsps, new=False)
+        expect_read_back(rsps, "COMPLETED", ["101"])
+        assert host.upsert_task(TASK, KEY) == "9003"
+
+
+def test_upsert_mode_repeat_completes_the_follow_ups_a_failed_attempt_left_out() -> None:
+    host = make_host(task_write="upsert", contact_of=lambda decision: "101")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        expect_upsert(rsps, new=False)  # created last time, which failed before its status
+        expect_read_back(rsps, None, [])
+        expect_follow_ups(rsps)
+        assert host.upsert_task(TASK, KEY) == "9003"
 
 
 def test_an_alert_is_a_high_priority_task_due_now_and_a_confidential_one_keeps_its_reason() -> None:
