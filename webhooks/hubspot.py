@@ -19,7 +19,10 @@ Facts used here are in `shared/reference/crm-hosts.md` §2.5:
 
 An event names a record, not its new state: each is a hint for a targeted sync (`HostChanged`),
 grouped per stream. Contacts are the `people` stream; a custom object's events (`object.*`)
-carry its `objectTypeId` (`2-1234567`), routed to the stream configured with that object type.
+carry its `objectTypeId` (`2-1234567`, "in raw ID format", per
+https://developers.hubspot.com/changelog/public-beta-generic-webhook-subscriptions) and never
+its name, so they are routed by `object_streams`: each stream's objectTypeId, taken from its
+`object` or from `[webhooks.hubspot] object_type_ids` (connector/hosts/hubspot.py).
 """
 
 from __future__ import annotations
@@ -220,7 +223,12 @@ class HubSpotReceiver:
                 continue
             stream = self._stream(event)
             if stream is None:
-                log.info("hubspot event ignored type=%s reason=object type not synced", kind)
+                log.info(
+                    "hubspot event ignored type=%s object_type=%s reason=object type not synced "
+                    "(its stream's objectTypeId goes in [webhooks.hubspot] object_type_ids)",
+                    kind,
+                    str(event.get("objectTypeId"))[:20],
+                )
                 continue
             for external_id in _object_ids(event):
                 ids.setdefault(stream, {})[external_id] = None

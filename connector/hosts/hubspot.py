@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from webhooks.hubspot import HubSpotReceiver
 
 TASK_WRITES = ("search", "upsert")
-OBJECT_TYPE_ID = re.compile(r"^2-[0-9]+$")  # a custom object's objectTypeId
+OBJECT_TYPE_ID = re.compile(r"^2-[0-9]+\Z")  # a custom object's objectTypeId
+CUSTOM_OBJECT_STREAMS = tuple(s for s in STREAMS if s != "people")  # people are contacts
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class HubSpotSettings:
 class HubSpotWebhookSettings:
     client_secret: Secret | None = None  # the app's client secret, which signs v3 requests
     timestamp_tolerance_seconds: int = 300
+    # stream -> its custom object's objectTypeId, for a stream whose `object` is a name:
+    # `object.*` events name the object only by this id.
+    object_type_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 class HostOptionsSchema(Section):
@@ -82,6 +86,17 @@ class WebhookSchema(Section):
     target = HubSpotWebhookSettings
     client_secret = SecretField()
     timestamp_tolerance_seconds = fields.Integer(strict=True, validate=validate.Range(30, 3600))
+    object_type_ids = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(CUSTOM_OBJECT_STREAMS)),
+        values=fields.String(
+            validate=validate.Regexp(OBJECT_TYPE_ID, error="must be an objectTypeId like 2-1234567")
+        ),
+    )
+
+    @validates("object_type_ids")
+    def _one_stream_per_type(self, value: dict[str, str], **_: Any) -> None:
+        if len(set(value.values())) != len(value):
+            raise ValidationError("two streams share one objectTypeId")
 
 
 def build(settings: Settings, clock: Clock) -> HubSpotHost:
@@ -113,12 +128,23 @@ def receiver(settings: Settings, clock: Clock) -> HubSpotReceiver:
     hooks = settings.webhooks.get("hubspot") or HubSpotWebhookSettings()
     chosen = settings.host.adapter == "hubspot" and settings.host.options is not None
     options: HubSpotSettings = settings.host.options if chosen else HubSpotSettings()
-    # `object.*` events name their object by type id only: route those configured by it.
-    by_type_id = {m.object: s for s, m in options.streams.items() if OBJECT_TYPE_ID.match(m.object)}
     return HubSpotReceiver(
         hooks.client_secret.reveal() if hooks.client_secret else None,
         public_url=settings.connector.public_url,
-        object_streams=by_type_id,
+        object_streams=object_streams(options, hooks),
         tolerance_seconds=hooks.timestamp_tolerance_seconds,
         clock=clock,
     )
+
+
+def object_streams(options: HubSpotSettings, hooks: HubSpotWebhookSettings) -> dict[str, str]:
+    """objectTypeId -> stream, for routing `object.*` events (which name their object by type
+    id only): a synced stream's `object` when it is one, else its `object_type_ids` entry."""
+    routes: dict[str, str] = {}
+    for stream in options.synced_streams:
+        object_name = options.streams[stream].object
+        type_id = object_name if OBJECT_TYPE_ID.match(object_name) else None
+        type_id = type_id or hooks.object_type_ids.get(stream)
+        if type_id:
+            routes[type_id] = stream
+    return routes

@@ -120,3 +120,52 @@ def test_build_makes_the_host_and_the_receiver_from_the_settings() -> None:
     assert "pat-na1-from-env" not in repr(host._client)
     hub = receiver(loaded, FrozenClock(NOW))
     assert hub._object_streams == {"2-3456789": "pairings"}
+
+
+def receiver_of(hooks: dict[str, Any], **host: Any) -> Any:
+    document = example(adapter="hubspot")
+    document["webhooks"]["hubspot"].update(hooks)
+    document["host"]["hubspot"].update(host)
+    return receiver(parse_settings(document, env(), "test"), FrozenClock(NOW))
+
+
+def test_custom_objects_kept_by_name_route_their_events_by_the_configured_type_ids() -> None:
+    # The defaults name the objects (p_mentoring_pairs): without type ids no event can route.
+    assert receiver_of({})._object_streams == {}
+    routed = receiver_of({"object_type_ids": {"pairings": "2-3456789", "sessions": "2-3456790"}})
+    assert routed._object_streams == {"2-3456789": "pairings", "2-3456790": "sessions"}
+    # A stream's object given as a type id routes by it; a stream not synced does not route.
+    mixed = receiver_of(
+        {"object_type_ids": {"sessions": "2-3456790"}},
+        streams={"pairings": {"object": "2-1111111"}},
+        synced_streams=["people", "pairings"],
+    )
+    assert mixed._object_streams == {"2-1111111": "pairings"}
+
+
+NOT_A_TYPE_ID = "must be an objectTypeId like 2-1234567"
+
+
+@pytest.mark.parametrize(
+    ("type_ids", "error"),
+    [
+        (  # contacts are 0-1 and route without configuration
+            {"people": "2-3456789"},
+            "object_type_ids.people.key: Must be one of: pairings, sessions.",
+        ),
+        ({"pairings": "p_mentoring_pairs"}, "object_type_ids.pairings.value: " + NOT_A_TYPE_ID),
+        ({"pairings": "2-3456789\n"}, "object_type_ids.pairings.value: " + NOT_A_TYPE_ID),
+        (
+            {"pairings": "2-3456789", "sessions": "2-3456789"},
+            "object_type_ids: two streams share one objectTypeId",
+        ),
+    ],
+)
+def test_bad_object_type_ids_are_errors_with_their_key_path(
+    type_ids: dict[str, str], error: str
+) -> None:
+    document = example(adapter="hubspot")
+    document["webhooks"]["hubspot"]["object_type_ids"] = type_ids
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(document, env(), "test")
+    assert caught.value.errors == ["webhooks.hubspot." + error]
