@@ -20,18 +20,14 @@ from typing import Any
 import pytest
 import requests
 import responses
-from sqlalchemy import select
 
-from adapters.espocrm import EspoCrmHost
 from connector.clock import FrozenClock
-from connector.host_sync import sync_after_change
-from connector.outbox import Outbox
-from connector.runner import Runner
 from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import Pairing, Person
 from connector.sync import Syncer
 from tests.adapters.espocrm.helpers import API, ASSIGNEE, fixture, make_host, query, serve_list
+from tests.hosts_support import by_ref, drain
 from tests.support import make_settings
 
 APPROVED = {"cVettingStatus": "Approved", "cReferencesStatus": "Approved"}
@@ -75,20 +71,6 @@ def espo() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def sync_settings(database_url: str) -> Settings:
     return make_settings(database_url, host={"lookback_minutes": 10, "request_budget": 50})
-
-
-def drain(store: Store, settings: Settings, host: EspoCrmHost, clock: FrozenClock) -> None:
-    runner = Runner(store, settings, clock, follow_up=sync_after_change(host))
-    outbox = Outbox(store, settings, host, clock)
-    for _ in range(20):
-        if not runner.run_once() + outbox.run_once():
-            return
-    raise AssertionError("the pipeline did not settle in 20 rounds")
-
-
-def by_ref(store: Store, model: Any, ref: str) -> Any:
-    with store.session() as session:
-        return session.scalars(select(model).where(model.external_ref == ref)).one()
 
 
 def test_a_mentor_suspended_in_espocrm_gets_one_alert_task_back(
