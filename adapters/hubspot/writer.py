@@ -17,7 +17,8 @@ creates with unique values (`hasUniqueValue`). Two ways to write, chosen by
   then gets its status and its contact association by two more calls; for an existing one
   the task is read back (status and associations) and only what is missing is set, so a
   repeat after a failed follow-up completes it and a repeat after staff worked the task
-  leaves their status alone. A repeat does write subject, body, priority and due time again.
+  leaves their status alone. A repeat does write subject, body, priority, due time and owner
+  again.
 
 Facts (§2.1): `hs_timestamp` is required (the due time; the write time when a decision has no
 due date); priorities are LOW, MEDIUM, HIGH; the task-to-contact association type is 204.
