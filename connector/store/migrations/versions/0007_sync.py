@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_runs")),
     )
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_sync_runs_stream", ["host", "stream", "started_at"], unique=False
-        )
+        batch_op.create_index("ix_sync_runs_stream", ["host", "stream", "started_at"], unique=False)
     op.create_table(
         "sync_deferred",
         sa.Column("id", sa.Integer(), nullable=False),
