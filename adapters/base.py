@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from connector.domain import Alert, Task
 
@@ -19,12 +19,69 @@ class ConnectionCheck:
     message: str = ""
 
 
+# The streams a host can be synced on, in the order a run reads them: people before the
+# pairings that name them, pairings before the sessions that belong to them.
+STREAMS = ("people", "pairings", "sessions")
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """Where one stream lives in a host: an admin points domain fields at vendor fields.
+
+    `fields` maps a domain field (see `adapters.mapping.DOMAIN_FIELDS`) to the vendor's field;
+    `values` translates vendor values of a domain field (e.g. a picklist) to domain values.
+    """
+
+    object: str  # Salesforce sObject, HubSpot object type, EspoCRM entity
+    fields: Mapping[str, str]
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    modified_field: str = ""  # the vendor's change watermark; the adapter's default when empty
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    """One record read from a host, already in domain terms (`adapters.mapping.to_domain`).
+
+    `values` holds only the mapped domain fields the host returned; a deleted record carries
+    no values, and a merged one names the record it was merged into.
+    """
+
+    stream: str
+    external_id: str
+    modified_at: datetime
+    values: Mapping[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one call to the host returned, oldest change first; `requests` is its API cost."""
+
+    records: Sequence[HostRecord]
+    requests: int = 1
+
+
 class HostSystem(Protocol):
-    """A CRM or LMS that staff work in. Writes are upserts on the decision key."""
+    """A CRM or LMS that staff work in. Reads stream pages; writes are upserts on the key."""
 
     name: str
 
-    def check_connection(self) -> ConnectionCheck: ...
+    def check_connection(self) -> ConnectionCheck:
+        """Try the credentials and every mapped object and field (`missing_field`)."""
+
+    def streams(self) -> Mapping[str, StreamMapping]:
+        """The streams this host is configured to sync, by name (a subset of `STREAMS`)."""
+
+    def read_changes(self, stream: str, since: datetime | None, until: datetime) -> Iterator[Page]:
+        """Records of `stream` changed in (`since`, `until`], oldest first, deletions included.
+
+        `since=None` reads everything (a full sync). Pages are fetched lazily, so the caller
+        can stop after any page (its request budget) and memory stays flat.
+        """
+
+    def read_records(self, stream: str, external_ids: Sequence[str]) -> Iterator[Page]:
+        """The named records of `stream` as they are now (a targeted sync after a webhook)."""
 
     def upsert_task(self, task: Task, key: str) -> str:
         """Create or update the task carrying `key`; return the host's id for it."""

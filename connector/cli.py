@@ -65,21 +65,28 @@ def main(click_ctx: click.Context, config: str | None) -> None:
 @main.command("check-config")
 @pass_ctx
 def check_config(ctx: Ctx) -> None:
-    """Validate the settings and print them resolved, secrets masked."""
+    """Validate the settings and the host's field mapping; print them, secrets masked."""
+    from connector.cli_sync import mapping_problems
+
     click.echo(f"# settings from: {ctx.settings.source}")
     click.echo(json.dumps(masked(ctx.settings), indent=2, default=str))
+    problems = mapping_problems(ctx.settings)
+    for problem in problems:
+        click.echo(f"mapping: {problem}", err=True)
+    if problems:
+        sys.exit(1)
 
 
 @main.command("check-connection")
 @pass_ctx
 def check_connection(ctx: Ctx) -> None:
-    """Try the configured host system and report a stable code."""
-    from connector.clock import SystemClock
-    from connector.services import build_host
+    """Try the configured host system and report a stable code, then its synced streams."""
+    from connector.cli_sync import connection_report
 
-    host = build_host(ctx.settings, ctx.store(), SystemClock())
-    result = host.check_connection()
-    click.echo(f"{host.name}: {result.code} {result.message}".rstrip())
+    result, streams = connection_report(ctx.settings, ctx.store())
+    click.echo(f"{ctx.settings.host.adapter}: {result.code} {result.message}".rstrip())
+    for line in streams:
+        click.echo(line)
     if not result.ok:
         sys.exit(1)
 
@@ -386,4 +393,5 @@ def rules_revoke(ctx: Ctx, exemption_id: int) -> None:
 
 # Command groups kept in their own modules register themselves on `main` when imported.
 import connector.cli_subscriptions  # noqa: E402
+import connector.cli_sync  # noqa: E402
 import connector.cli_users  # noqa: E402, F401

@@ -241,6 +241,21 @@ class SubscriptionLifecycle(Event):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class HostChanged(Event):
+    """A host said records changed (Salesforce outbound message, HubSpot or EspoCRM webhook).
+
+    Webhooks carry a hint, not the truth: the change is read back from the host by a
+    targeted sync (`HostSync`), which also sees what other writers did in the meantime.
+    """
+
+    kind: ClassVar[str] = "host.changed"
+    host: str
+    stream: str
+    external_ids: tuple[str, ...]
+    delivery: str  # the notification's own id, so a repeated delivery syncs once
+
+
 # Every event about one meeting: rules that judge a meeting's state run on each of them, so the
 # outcome does not depend on which event happened to arrive last.
 MEETING_EVENTS: frozenset[str] = frozenset(
@@ -276,6 +291,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SubmissionReceived,
         CheckInLogged,
         SubscriptionLifecycle,
+        HostChanged,
     )
 }
 
@@ -346,8 +362,19 @@ class SubscriptionAction(Decision):
     action: Literal["renew", "recreate"] = "renew"
 
 
+@dataclass(frozen=True)
+class HostSync(Decision):
+    """Plumbing, not policy: read named records of one stream back from the host."""
+
+    kind: ClassVar[str] = "host-sync"
+    host: str = ""
+    stream: str = ""
+    external_ids: tuple[str, ...] = ()
+
+
 DECISION_TYPES: dict[str, type[Decision]] = {
-    cls.kind: cls for cls in (Task, Alert, RecordingAction, PlatformFetch, SubscriptionAction)
+    cls.kind: cls
+    for cls in (Task, Alert, RecordingAction, PlatformFetch, SubscriptionAction, HostSync)
 }
 
 
@@ -441,6 +468,8 @@ __all__ = [
     "ConsentChanged",
     "Decision",
     "Event",
+    "HostChanged",
+    "HostSync",
     "MeetingEnded",
     "MeetingEvent",
     "MeetingKind",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -22,13 +23,14 @@ def enqueue(
     now: datetime,
     source: str = "api",
     delivery_id: str | None = None,
-) -> None:
+    duplicate: Literal["raise", "skip"] = "raise",
+) -> bool:
     """Queue `event` in the caller's transaction, so it commits with the change it reports.
 
-    Each API call is a distinct change, so by default the delivery id is fresh. A caller
-    whose request can repeat (a form sent twice) passes its own `delivery_id`; when that is
-    in the inbox already, `AlreadyReceived` is raised, so the caller's transaction rolls back
-    and the change is stored once.
+    Without `delivery_id` each call is a distinct change and gets a fresh id. A caller whose
+    change can arrive twice passes its own: a form sent twice (`AlreadyReceived` is raised,
+    so the caller's transaction rolls back and the change is stored once), or sync re-reading
+    a record (`duplicate="skip"`: nothing new is queued). True when the event was queued.
     """
     new_id = insert_ignore(
         session,
@@ -46,5 +48,6 @@ def enqueue(
         },
         ("source", "delivery_id"),
     )
-    if new_id is None:
+    if new_id is None and duplicate == "raise":
         raise AlreadyReceived(delivery_id)
+    return new_id is not None

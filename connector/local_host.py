@@ -6,9 +6,12 @@ what the rules asked for. Writes are upserts on the decision key, like every hos
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+
 from sqlalchemy import select
 
-from adapters.base import ConnectionCheck
+from adapters.base import ConnectionCheck, Page, StreamMapping
 from connector.clock import Clock
 from connector.domain import Alert, Task
 from connector.state import insert_ignore
@@ -30,6 +33,15 @@ class LocalHost:
         except Exception as exc:  # the store is this host's only dependency
             return ConnectionCheck(False, "cannot_connect", type(exc).__name__)
         return ConnectionCheck(True, "ok", "tasks and alerts are kept in the connector's store")
+
+    def streams(self) -> Mapping[str, StreamMapping]:
+        return {}  # the local host is the store itself: nothing to sync
+
+    def read_changes(self, stream: str, since: datetime | None, until: datetime) -> Iterator[Page]:
+        return iter(())
+
+    def read_records(self, stream: str, external_ids: Sequence[str]) -> Iterator[Page]:
+        return iter(())
 
     def upsert_task(self, task: Task, key: str) -> str:
         return self._upsert("task", task, key, due=task.due)

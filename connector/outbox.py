@@ -15,6 +15,7 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from connector.domain import (
     Alert,
     Decision,
     Event,
+    HostSync,
     MeetingSecurityReported,
     ParticipantJoined,
     ParticipantLeft,
@@ -45,6 +47,9 @@ from connector.store.db import Store
 from connector.store.models import Meeting, OutboxItem, Recording
 from connector.subscriptions import build_graph_subscriptions
 
+if TYPE_CHECKING:
+    from connector.sync import Syncer
+
 log = logging.getLogger("connector.outbox")
 
 
@@ -60,6 +65,7 @@ class Outbox:
         self._store = store
         self._settings = settings.outbox
         self._all_settings = settings  # the form links need [connector] and [forms]
+        self._syncer: Syncer | None = None
         self._host = host
         self._clock = clock
         self._platforms = dict(platforms or {})
@@ -178,8 +184,20 @@ class Outbox:
                 if self._subscriptions is None:  # not retryable: an admin has to act
                     raise InvalidRequest("no Teams API credentials are configured ([video.teams])")
                 self._subscriptions.carry_out(decision)
+            case HostSync():
+                self._host_sync(decision)
             case _:
                 raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
+
+    def _host_sync(self, sync: HostSync) -> None:
+        """Read the named records back from the host and apply them like a scheduled sync."""
+        from connector.sync import Syncer  # the sync engine imports the runner's writer
+
+        if sync.host != self._host.name:  # the host was changed in the settings since
+            raise InvalidRequest(f"{sync.host} is not the configured host ({self._host.name})")
+        if self._syncer is None:
+            self._syncer = Syncer(self._store, self._all_settings, self._host, self._clock)
+        self._syncer.targeted(sync.stream, sync.external_ids)
 
     def _trash(self, action: RecordingAction) -> None:
         """Move a meeting's recordings to the platform's trash, then record that here."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import cast
 
 from adapters.base import HostSystem, VideoPlatform
 from connector.clock import Clock, SystemClock
+from connector.host_sync import follow_ups, sync_after_change
 from connector.inbox import Inbox
 from connector.local_host import LocalHost
 from connector.outbox import Outbox
@@ -20,10 +23,23 @@ from connector.store.db import Store
 log = logging.getLogger("connector.background")
 
 
+# One line per host: the module under connector/hosts/ whose `build(settings, clock)` makes
+# the adapter. Imported only when chosen, so a program pays for (and needs the dependencies
+# of) its own CRM alone. `local` is built here: it needs the store.
+HOST_MODULES: dict[str, str] = {
+    "salesforce": "connector.hosts.salesforce",
+    "hubspot": "connector.hosts.hubspot",
+    "espocrm": "connector.hosts.espocrm",
+}
+
+
 def build_host(settings: Settings, store: Store, clock: Clock) -> HostSystem:
-    """The configured host. Vendor hosts join this table as their adapters land."""
-    hosts = {"local": lambda: LocalHost(store, clock)}
-    return hosts[settings.host.adapter]()
+    """The configured host: the built-in `local`, or a vendor host from `HOST_MODULES`."""
+    adapter = settings.host.adapter
+    if adapter == "local":
+        return LocalHost(store, clock)
+    module = importlib.import_module(HOST_MODULES[adapter])
+    return cast(HostSystem, module.build(settings, clock))
 
 
 @dataclass
@@ -44,10 +60,13 @@ class Services:
             self.platforms = build_platforms(self.settings, self.clock)
         self.inbox = Inbox(self.store, self.clock)
         self.runner = Runner(
-            self.store, self.settings, self.clock, follow_up=fetch_after_end(self.platforms)
+            self.store,
+            self.settings,
+            self.clock,
+            follow_up=follow_ups(fetch_after_end(self.platforms), sync_after_change(self.host)),
         )
         self.outbox = Outbox(self.store, self.settings, self.host, self.clock, self.platforms)
-        self.scheduler = Scheduler(self.store, self.settings, self.clock)
+        self.scheduler = Scheduler(self.store, self.settings, self.clock, self.host)
 
     def drain(self, rounds: int = 100) -> None:
         """Run the runner and the outbox until neither has work (bounded); for CLI and tests."""

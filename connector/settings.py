@@ -8,9 +8,7 @@ and the in-process runner.
 
 from __future__ import annotations
 
-import contextvars
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -21,13 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema, ValidationError, post_load, validate, validates, validates_schema
 from marshmallow import fields as mf
 
+from connector.config_fields import ENV, LENIENT, Secret, SecretField, Section
+from connector.hosts import HostSchema, HostSettings, WebhooksSchema
 from rules import RULES_BY_ID
-
-_ENV: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("env")
-_LENIENT: contextvars.ContextVar[bool] = contextvars.ContextVar("lenient", default=False)
-_ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
-
-HOST_ADAPTERS = ("local",)  # grows with adapters.HOSTS; validated here so typos fail early
 
 
 class ConfigError(Exception):
@@ -36,36 +30,6 @@ class ConfigError(Exception):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("invalid configuration:\n  " + "\n  ".join(errors))
         self.errors = errors
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A secret resolved from the environment. Its repr never shows the value."""
-
-    ref: str
-    _value: str = field(repr=False)
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __str__(self) -> str:
-        return f"<secret {self.ref}>"
-
-
-class SecretField(mf.Field[Secret | None]):
-    """Accepts only `env:NAME` and resolves it; a missing variable is an error naming it."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret | None:
-        match = _ENV_REF.match(value) if isinstance(value, str) else None
-        if match is None:
-            raise ValidationError('must be a reference such as "env:NAME", never the secret itself')
-        name = match.group(1)
-        resolved = _ENV.get(os.environ).get(name)
-        if not resolved:
-            if _LENIENT.get():
-                return None
-            raise ValidationError(f"environment variable {name} is not set")
-        return Secret(value, resolved)
 
 
 # --------------------------------------------------------------------------- sections
@@ -116,11 +80,6 @@ class OutboxSettings:
 class SchedulerSettings:
     enabled: bool = True
     checks_at_hour: int = 6  # daily, in the program's time zone ([connector] timezone)
-
-
-@dataclass(frozen=True)
-class HostSettings:
-    adapter: str = "local"
 
 
 @dataclass(frozen=True)
@@ -192,7 +151,8 @@ class Settings:
     runner: RunnerSettings = RunnerSettings()
     outbox: OutboxSettings = OutboxSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
-    host: HostSettings = HostSettings()
+    host: HostSettings = field(default_factory=HostSettings)
+    webhooks: Mapping[str, Any] = field(default_factory=dict)  # by host, [webhooks.<host>]
     zoom: ZoomSettings = ZoomSettings()
     teams: TeamsSettings = TeamsSettings()
     meet: MeetSettings = MeetSettings()
@@ -209,15 +169,7 @@ class Settings:
 # --------------------------------------------------------------------------- schemas
 
 
-class _Section(Schema):
-    target: type[Any]
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Any:
-        return self.target(**data)
-
-
-class ConnectorSchema(_Section):
+class ConnectorSchema(Section):
     target = ConnectorSettings
     database_url = mf.String(validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://"))
     public_url = mf.Url(require_tld=False)
@@ -233,7 +185,7 @@ class ConnectorSchema(_Section):
             raise ValidationError(f"unknown time zone {value!r}") from exc
 
 
-class ServerSchema(_Section):
+class ServerSchema(Section):
     target = ServerSettings
     host = mf.String()
     port = mf.Integer(strict=True, validate=validate.Range(1, 65535))
@@ -242,7 +194,7 @@ class ServerSchema(_Section):
     access_log = mf.Boolean(truthy={True}, falsy={False})
 
 
-class AdminSchema(_Section):
+class AdminSchema(Section):
     target = AdminSettings
     tokens = mf.List(SecretField())
     coordinator_tokens = mf.List(SecretField())
@@ -253,7 +205,7 @@ class AdminSchema(_Section):
         return AdminSettings(**{k: tuple(s for s in v if s is not None) for k, v in data.items()})
 
 
-class RunnerSchema(_Section):
+class RunnerSchema(Section):
     target = RunnerSettings
     enabled = mf.Boolean(truthy={True}, falsy={False})
     poll_interval_seconds = mf.Float(validate=validate.Range(0.01, 60))
@@ -261,7 +213,7 @@ class RunnerSchema(_Section):
     max_attempts = mf.Integer(strict=True, validate=validate.Range(1, 100))
 
 
-class OutboxSchema(_Section):
+class OutboxSchema(Section):
     target = OutboxSettings
     max_attempts = mf.Integer(strict=True, validate=validate.Range(1, 100))
     backoff_initial_seconds = mf.Float(validate=validate.Range(0.01, 3600))
@@ -269,18 +221,13 @@ class OutboxSchema(_Section):
     lease_seconds = mf.Float(validate=validate.Range(1, 3600))
 
 
-class SchedulerSchema(_Section):
+class SchedulerSchema(Section):
     target = SchedulerSettings
     enabled = mf.Boolean(truthy={True}, falsy={False})
     checks_at_hour = mf.Integer(strict=True, validate=validate.Range(0, 23))
 
 
-class HostSchema(_Section):
-    target = HostSettings
-    adapter = mf.String(validate=validate.OneOf(HOST_ADAPTERS))
-
-
-class ZoomSchema(_Section):
+class ZoomSchema(Section):
     target = ZoomSettings
     webhook_secret = SecretField()
     timestamp_tolerance_seconds = mf.Integer(strict=True, validate=validate.Range(30, 3600))
@@ -296,7 +243,7 @@ class ZoomSchema(_Section):
             raise ValidationError("account_id, client_id and client_secret go together", missing[0])
 
 
-class TeamsSchema(_Section):
+class TeamsSchema(Section):
     target = TeamsSettings
     client_state = SecretField()
     tenant_id = mf.String(validate=validate.Length(1, 128))
@@ -315,7 +262,7 @@ class TeamsSchema(_Section):
             raise ValidationError("tenant_id, client_id and client_secret go together", missing[0])
 
 
-class MeetSchema(_Section):
+class MeetSchema(Section):
     target = MeetSettings
     push_audience = mf.String(validate=validate.Length(1, 500))
     push_service_account = mf.Email()
@@ -329,7 +276,7 @@ class VideoSchema(Schema):
     meet = mf.Nested(MeetSchema)
 
 
-class PolicySchema(_Section):
+class PolicySchema(Section):
     target = PolicySettings
     policy_version = mf.String(validate=validate.Length(1, 32))
     approved_platforms = mf.List(
@@ -347,7 +294,7 @@ class PolicySchema(_Section):
 _ORIGIN = r"^('self'|'none'|https?://[A-Za-z0-9.*-]+(:[0-9]{1,5})?)$"
 
 
-class FormsSchema(_Section):
+class FormsSchema(Section):
     target = FormsSettings
     frame_ancestors = mf.List(
         mf.String(validate=validate.Regexp(_ORIGIN, error="must be 'self', 'none' or an origin"))
@@ -427,6 +374,7 @@ class SettingsSchema(Schema):
     outbox = mf.Nested(OutboxSchema)
     scheduler = mf.Nested(SchedulerSchema)
     host = mf.Nested(HostSchema)
+    webhooks = mf.Nested(WebhooksSchema)
     video = mf.Nested(VideoSchema)
     policy = mf.Nested(PolicySchema)
     forms = mf.Nested(FormsSchema)
@@ -464,14 +412,14 @@ def parse_settings(
     document: Mapping[str, Any], env: Mapping[str, str], source: str, lenient: bool = False
 ) -> Settings:
     """Validate a parsed TOML document; secrets missing from `env` are errors unless lenient."""
-    env_token, lenient_token = _ENV.set(env), _LENIENT.set(lenient)
+    env_token, lenient_token = ENV.set(env), LENIENT.set(lenient)
     try:
         data = SettingsSchema().load(document)
     except ValidationError as exc:
         raise ConfigError(_flatten(exc.messages)) from exc
     finally:
-        _ENV.reset(env_token)
-        _LENIENT.reset(lenient_token)
+        ENV.reset(env_token)
+        LENIENT.reset(lenient_token)
     video = data.pop("video", {})
     return Settings(
         **data,

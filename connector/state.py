@@ -24,6 +24,7 @@ from connector.domain import (
     ConcernResolved,
     ConsentChanged,
     Event,
+    HostChanged,
     MeetingEnded,
     MeetingKind,
     MeetingSecurityReported,
@@ -114,6 +115,8 @@ def apply_event(session: Session, event: Event, now: datetime) -> Applied:
             return Applied(pairing_id=event.pairing_id)
         case PersonStatusChanged() | VettingChanged():
             return Applied(person_id=event.person_id)
+        case HostChanged():  # a hint to read records back (`connector.host_sync`), no state
+            return Applied()
         case ConcernReported() | ConcernResolved():
             concern = session.get_one(Concern, event.concern_id)
             return Applied(concern_id=concern.id, pairing_id=concern.pairing_id)

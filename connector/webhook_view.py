@@ -8,6 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.hosts import espocrm as espocrm_host
+from connector.hosts import hubspot as hubspot_host
+from connector.hosts import salesforce as salesforce_host
 from connector.services import Services
 from connector.settings import Settings
 from webhooks import RECEIVERS
@@ -38,6 +41,9 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
             clock=services.clock,
             fetch=meet_client(settings),
         ),
+        "hubspot": hubspot_host.receiver(settings, services.clock),
+        "espocrm": espocrm_host.receiver(settings, services.clock),
+        "salesforce": salesforce_host.receiver(settings, services.clock),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,10 @@ START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 VETTING_STEPS = ("professional_verification", "personal_references", "interview")
 
 
-def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
+def make_settings(
+    database_url: str, *, extra_env: Mapping[str, str] | None = None, **sections: dict[str, Any]
+) -> Settings:
+    """Test settings with `sections` merged in; `extra_env` adds variables their secrets name."""
     document: dict[str, Any] = {
         "connector": {"database_url": database_url},
         "admin": {
@@ -43,7 +47,7 @@ def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
     }
     for name, table in sections.items():
         document[name] = document.get(name, {}) | table
-    return parse_settings(document, TEST_ENV, "tests")
+    return parse_settings(document, TEST_ENV | dict(extra_env or {}), "tests")
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -150,7 +150,7 @@ def test_check_config_prints_resolved_settings_with_secrets_masked(
         "safeguarding_tokens": ["env:T_SAFE (set, ****)"],
     }
     assert settings["zoom"]["webhook_secret"] == "env:T_ZOOM (set, ****)"
-    assert settings["host"] == {"adapter": "local"}
+    assert settings["host"]["adapter"] == "local"
     assert settings["server"]["port"] == 8000  # defaults are resolved, not omitted
     for secret in TEST_ENV.values():
         assert secret not in result.output

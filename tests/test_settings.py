@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from connector.hosts import HOST_ADAPTERS
 from connector.settings import (
     ConfigError,
     RuleSettings,
@@ -36,13 +37,20 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "ZOOM_CLIENT_SECRET": "s3cret-client-VALUE-0004",  # only in a commented-out line
     "TEAMS_CLIENT_STATE": "s3cret-state-VALUE-0005",
     "TEAMS_CLIENT_SECRET": "s3cret-teams-VALUE-0006",  # only in a commented-out line
+    "HUBSPOT_ACCESS_TOKEN": "s3cret-hubspot-VALUE-0007",
+    "HUBSPOT_CLIENT_SECRET": "s3cret-hubspot-VALUE-0008",
+    "ESPOCRM_API_KEY": "s3cret-espocrm-VALUE-0009",
+    "ESPOCRM_HOOK_CONTACT_UPDATE": "s3cret-espohook-VALUE-0010",
+    "ESPOCRM_HOOK_PAIRING_DELETE": "s3cret-espohook-VALUE-0011",
+    "SALESFORCE_CLIENT_SECRET": "s3cret-salesforce-VALUE-0012",
+    "SALESFORCE_WEBHOOK_SECRET": "s3cret-salesforce-VALUE-0013",
 }
 TABLES = {
     "zoom": "video.zoom",
     "teams": "video.teams",
     "meet": "video.meet",
 }  # Settings attribute -> its TOML table, where they differ
-NOT_A_SECTION = {"rules", "source"}  # `rules` is checked rule by rule; `source` is no key
+NOT_A_SECTION = {"rules", "source", "webhooks"}  # checked rule by rule; no key; per host
 HEADER = re.compile(r"^\[([^\]]+)\]\s*(#.*)?$")
 COMMENTED_KEY = re.compile(r"^# ([a-z_]+) = (.+)$")  # an optional key with no default
 
@@ -160,6 +168,7 @@ def test_only_keys_without_a_default_are_commented_out(table: str, key: str) -> 
 @pytest.mark.parametrize(("attribute", "table"), sections(), ids=[t for _, t in sections()])
 def test_every_field_of_every_section_is_documented(attribute: str, table: str) -> None:
     fields = {f.name for f in dataclasses.fields(section_class(attribute))}
+    fields -= {"options"}  # [host] options: the chosen adapter's own table, [host.<adapter>]
     assert documented_keys().get(table) == fields
 
 
@@ -301,7 +310,10 @@ PROBLEMS = [  # (a fragment of a document, the one error it gives)
         "video.zoom.webhook_secret: environment variable NOT_SET_ANYWHERE is not set",
     ),
     ({"video": {"webex": {}}}, "video.webex: unknown key"),
-    ({"host": {"adapter": "salesforce"}}, "host.adapter: Must be one of: local."),
+    (
+        {"host": {"adapter": "salesforce"}},
+        "host.salesforce: [host.salesforce] is required for adapter 'salesforce'",
+    ),
     ({"rules": {"no-such-rule": {}}}, f"rules.no-such-rule: unknown rule; known: {KNOWN_RULES}"),
     (
         {"rules": {"feedback-after-sessions": {"after_sessions": "two"}}},
@@ -339,6 +351,17 @@ def test_every_error_is_reported_at_once() -> None:
     assert all(error in message for _, error in PROBLEMS)
     assert "hunter2-literal" not in message  # a secret written as a value is not echoed
     assert "literal-token-9" not in message
+
+
+def test_an_unknown_host_adapter_is_told_every_registered_one() -> None:
+    # Built from the registry, so registering a host does not break this test.
+    unknown = "no-such-crm"
+    assert unknown not in HOST_ADAPTERS
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"host": {"adapter": unknown}}, {}, "test")
+    assert caught.value.errors == [
+        "host.adapter: Must be one of: " + ", ".join(HOST_ADAPTERS) + "."
+    ]
 
 
 def test_every_error_is_reported_at_once_from_a_file(tmp_path: Path) -> None:

@@ -8,7 +8,10 @@ one line in `connector.webhook_view.build_receivers`.
 from __future__ import annotations
 
 from webhooks.base import WebhookReceiver
+from webhooks.espocrm import EspoCrmReceiver
+from webhooks.hubspot import HubSpotReceiver
 from webhooks.meet import MeetReceiver
+from webhooks.salesforce import SalesforceReceiver
 from webhooks.teams import TeamsReceiver
 from webhooks.zoom import ZoomReceiver
 
@@ -16,6 +19,9 @@ RECEIVERS: dict[str, type[WebhookReceiver]] = {
     "zoom": ZoomReceiver,
     "teams": TeamsReceiver,
     "meet": MeetReceiver,
+    "hubspot": HubSpotReceiver,
+    "espocrm": EspoCrmReceiver,
+    "salesforce": SalesforceReceiver,
 }
 
 __all__ = ["RECEIVERS", "WebhookReceiver"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from connector.domain import Event
 
@@ -79,6 +79,18 @@ class WebhookReceiver(Protocol):
 
     def delivery_id(self, payload: Mapping[str, Any]) -> str:
         """A dedupe key derived from the signed content, never from an unsigned header."""
+
+
+@runtime_checkable
+class ReadsPayload(Protocol):
+    """A receiver whose sender does not post one JSON object builds its payload itself.
+
+    HubSpot and EspoCRM post a JSON array; EspoCRM also names the webhook (and so its event)
+    only in the signed header. The pipeline calls `read_payload()` after `verify()` instead of
+    its own JSON-object reading; it raises `BadPayload` for a body it cannot use.
+    """
+
+    def read_payload(self, request: Request) -> dict[str, Any]: ...
 
 
 def require(obj: Mapping[str, Any], path: str) -> Any:

@@ -280,6 +280,59 @@ class JobRun(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# --------------------------------------------------------------------------- sync
+
+
+class SyncCursor(Base):
+    """How far a host's stream has been read: the newest change applied (`connector.sync`)."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("host", "stream"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[str] = mapped_column(String(32))
+    cursor: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncRun(Base):
+    """One read of one stream: what it cost and how it ended (`mentor-connector sync`)."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_stream", "host", "stream", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))  # full | incremental | targeted
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    deferred: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_by_budget: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncDeferred(Base):
+    """A host record that could not be applied yet (it names a record not synced), retried
+    by every later run of its stream until it applies."""
+
+    __tablename__ = "sync_deferred"
+    __table_args__ = (UniqueConstraint("host", "stream", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # --------------------------------------------------------------------------- pipeline
 
 

@@ -1,0 +1,320 @@
+"""Syncing the program's records from its host (CRM/LMS) into the store.
+
+A run reads each configured stream in `STREAMS` order (people before the pairings that name
+them, pairings before their sessions) for the changes in (`cursor - lookback`, run start]:
+a first run, or `--full`, reads everything. Pages are read lazily and each is applied in its
+own transaction (`connector.sync_apply`), so memory stays flat whatever the host's size.
+
+The cursor (`sync_cursors`, one per host and stream) moves to the newest change applied,
+never past the run's start: a record changed while the run reads is picked up by the next.
+It is written when a stream's read ends cleanly or its request budget is spent, never after
+an error, so a failed read (a paging loop, a refused token) is read again whole next time;
+applying is idempotent, and event ids are per record version, so nothing is done twice.
+
+Every page's API requests count against `[host] request_budget`. A run that spends it
+stops after the page it is on, records that in `sync_runs`, and the next run goes on from
+the cursor. Records that cannot be applied yet are kept in `sync_deferred` and read again
+(`read_records`) at the end of later runs of their stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from adapters.base import STREAMS, HostRecord, HostSystem, Page
+from connector.clock import Clock
+from connector.settings import Settings
+from connector.state import insert_ignore
+from connector.store.db import Store
+from connector.store.models import SyncCursor, SyncDeferred, SyncRun
+from connector.sync_apply import Deferred, PageState, apply_person_record
+from connector.sync_pairings import apply_pairing_record, apply_session_record, load_pairings
+
+log = logging.getLogger("connector.sync")
+RETRY_BATCH = 200  # deferred records read back per stream and run
+
+
+def _prefetch_people(state: PageState, records: Sequence[HostRecord]) -> None:
+    state.load_people([r.external_id for r in records] + [r.merged_into for r in records])
+
+
+def _prefetch_pairings(state: PageState, records: Sequence[HostRecord]) -> None:
+    load_pairings(state, [r.external_id for r in records] + [r.merged_into for r in records])
+    parties = [r.values.get(p) for r in records for p in ("mentor", "mentee")]
+    state.load_people(parties)
+
+
+def _prefetch_sessions(state: PageState, records: Sequence[HostRecord]) -> None:
+    load_pairings(state, [r.values.get("pairing") for r in records])
+
+
+Applier = Callable[[PageState, HostRecord], None]
+Prefetch = Callable[[PageState, Sequence[HostRecord]], None]
+# One line per stream: look up a page's rows at once, then apply each record.
+APPLIERS: dict[str, tuple[Prefetch, Applier]] = {
+    "people": (_prefetch_people, apply_person_record),
+    "pairings": (_prefetch_pairings, apply_pairing_record),
+    "sessions": (_prefetch_sessions, apply_session_record),
+}
+
+
+@dataclass
+class StreamReport:
+    """What one read of one stream did; also kept as a `sync_runs` row."""
+
+    stream: str
+    mode: str  # full | incremental | targeted
+    records: int = 0
+    requests: int = 0
+    deferred: int = 0
+    events: int = 0
+    stopped_by_budget: bool = False
+    error: str | None = None
+    cursor: datetime | None = None
+
+
+class Budget:
+    """The API requests one run may still spend (`[host] request_budget`)."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def spend(self, requests: int) -> None:
+        self.left -= requests
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+
+class Syncer:
+    """Reads the host's streams into the store; one object per process is enough."""
+
+    def __init__(self, store: Store, settings: Settings, host: HostSystem, clock: Clock) -> None:
+        self._store = store
+        self._settings = settings
+        self._host = host
+        self._clock = clock
+
+    def run(self, *, full: bool = False, streams: Iterable[str] = ()) -> list[StreamReport]:
+        """One run over the configured streams (or only `streams`), in `STREAMS` order."""
+        until = self._clock.now()
+        budget = Budget(self._settings.host.request_budget)
+        only = set(streams)
+        reports: list[StreamReport] = []
+        for stream in STREAMS:
+            if stream not in self._host.streams() or (only and stream not in only):
+                continue
+            report = self._read_stream(stream, full, until, budget)
+            reports.append(report)
+            if report.error or report.stopped_by_budget:
+                break  # the next run goes on from each stream's cursor
+        return reports
+
+    def targeted(self, stream: str, external_ids: Sequence[str]) -> StreamReport:
+        """Read named records back (after a webhook) through the same apply path."""
+        report = StreamReport(stream, "targeted")
+        run_id = self._open_run(report, None, None)
+        try:
+            pages = self._host.read_records(stream, external_ids)
+            self._apply_pages(stream, pages, report, Budget(self._settings.host.request_budget))
+        except Exception as exc:  # reported on the run and raised for the outbox to retry
+            self._close_run(run_id, report, exc)
+            raise
+        self._close_run(run_id, report, None)
+        return report
+
+    def _read_stream(
+        self, stream: str, full: bool, until: datetime, budget: Budget
+    ) -> StreamReport:
+        cursor = None if full else self._cursor(stream)
+        lookback = timedelta(minutes=self._settings.host.lookback_minutes)
+        since = None if cursor is None else cursor - lookback
+        report = StreamReport(stream, "incremental" if since else "full", cursor=cursor)
+        run_id = self._open_run(report, since, until)
+        try:
+            pages = self._host.read_changes(stream, since, until)
+            newest = self._apply_pages(stream, pages, report, budget)
+            if not report.stopped_by_budget:
+                self._retry_deferred(stream, report, budget, until)
+        except Exception as exc:  # the cursor stays; the next run reads this again
+            log.error(
+                "sync %s %s failed after %d records: %s",
+                self._host.name,
+                stream,
+                report.records,
+                type(exc).__name__,
+            )
+            self._close_run(run_id, report, exc)
+            return report
+        if newest is not None:
+            report.cursor = min(max(newest, cursor or newest), until)  # never past the start
+            self._save_cursor(stream, report.cursor)
+        self._close_run(run_id, report, None)
+        return report
+
+    def _apply_pages(
+        self, stream: str, pages: Iterable[Page], report: StreamReport, budget: Budget
+    ) -> datetime | None:
+        """Apply pages until they end or the budget is spent; the newest change applied."""
+        newest: datetime | None = None
+        for page in pages:
+            report.requests += page.requests
+            budget.spend(page.requests)
+            changed = self.apply_page(stream, page.records, report)
+            if changed is not None:
+                newest = changed if newest is None else max(newest, changed)
+            if budget.spent:
+                report.stopped_by_budget = True
+                log.warning(
+                    "sync %s %s stopped: request budget spent after %d requests",
+                    self._host.name,
+                    stream,
+                    report.requests,
+                )
+                break
+        close = getattr(pages, "close", None)
+        if close is not None:  # let a generator release its HTTP session now
+            close()
+        return newest
+
+    def apply_page(
+        self, stream: str, records: Sequence[HostRecord], report: StreamReport
+    ) -> datetime | None:
+        """Apply one page in one transaction; the newest modification time in it."""
+        if not records:
+            return None
+        prefetch, apply = APPLIERS[stream]
+        now = self._clock.now()
+        host = self._host.name
+        with self._store.session() as session:
+            state = PageState(session, host, self._settings, now)
+            prefetch(state, records)
+            done: list[str] = []
+            waiting: list[tuple[str, str]] = []
+            for record in records:
+                try:
+                    with session.begin_nested():
+                        apply(state, record)
+                    done.append(record.external_id)
+                except Deferred as exc:
+                    waiting.append((record.external_id, str(exc)))
+                except Exception as exc:  # one bad record must not stop the stream for good
+                    # The type only: a database error's text can quote personal data.
+                    waiting.append((record.external_id, f"could not apply: {type(exc).__name__}"))
+            _settle_deferred(session, host, stream, done, waiting, now)
+        report.records += len(done)
+        report.deferred += len(waiting)
+        report.events += state.events
+        for external_id, reason in waiting:
+            log.warning("sync %s %s %s deferred: %s", host, stream, external_id, reason)
+        return max(r.modified_at for r in records)
+
+    def _retry_deferred(
+        self, stream: str, report: StreamReport, budget: Budget, until: datetime
+    ) -> None:
+        """Read back records deferred by earlier runs: what they named may be here now."""
+        with self._store.session() as session:
+            ids = list(
+                session.scalars(
+                    select(SyncDeferred.external_id)
+                    .where(
+                        SyncDeferred.host == self._host.name,
+                        SyncDeferred.stream == stream,
+                        SyncDeferred.last_seen_at < until,
+                    )
+                    .order_by(SyncDeferred.id)
+                    .limit(RETRY_BATCH)
+                )
+            )
+        if ids and not budget.spent:
+            self._apply_pages(stream, self._host.read_records(stream, ids), report, budget)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _cursor(self, stream: str) -> datetime | None:
+        with self._store.session() as session:
+            return session.scalar(
+                select(SyncCursor.cursor).where(
+                    SyncCursor.host == self._host.name, SyncCursor.stream == stream
+                )
+            )
+
+    def _save_cursor(self, stream: str, cursor: datetime) -> None:
+        now = self._clock.now()
+        key = {"host": self._host.name, "stream": stream}
+        with self._store.session() as session:
+            insert_ignore(
+                session, SyncCursor, key | {"cursor": cursor, "updated_at": now}, tuple(key)
+            )
+            session.execute(
+                update(SyncCursor)
+                .where(SyncCursor.host == key["host"], SyncCursor.stream == stream)
+                .values(cursor=cursor, updated_at=now)
+            )
+
+    def _open_run(
+        self, report: StreamReport, since: datetime | None, until: datetime | None
+    ) -> int:
+        with self._store.session() as session:
+            run = SyncRun(
+                host=self._host.name,
+                stream=report.stream,
+                mode=report.mode,
+                started_at=self._clock.now(),
+                since=since,
+                until=until,
+                records=0,
+                requests=0,
+                deferred=0,
+                stopped_by_budget=False,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _close_run(self, run_id: int, report: StreamReport, exc: Exception | None) -> None:
+        if exc is not None:
+            report.error = f"{type(exc).__name__}: {exc}"[:2000]
+        with self._store.session() as session:
+            session.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id)
+                .values(
+                    finished_at=self._clock.now(),
+                    records=report.records,
+                    requests=report.requests,
+                    deferred=report.deferred,
+                    stopped_by_budget=report.stopped_by_budget,
+                    error=report.error,
+                )
+            )
+
+
+def _settle_deferred(
+    session: Session,
+    host: str,
+    stream: str,
+    done: list[str],
+    waiting: list[tuple[str, str]],
+    now: datetime,
+) -> None:
+    """Forget deferred records that applied now; remember (again) those still waiting."""
+    where = (SyncDeferred.host == host, SyncDeferred.stream == stream)
+    if done:
+        session.execute(delete(SyncDeferred).where(*where, SyncDeferred.external_id.in_(done)))
+    for external_id, reason in waiting:
+        key = {"host": host, "stream": stream, "external_id": external_id}
+        row = key | {"reason": reason, "first_seen_at": now, "last_seen_at": now}
+        insert_ignore(session, SyncDeferred, row, tuple(key))
+        session.execute(
+            update(SyncDeferred)
+            .where(*where, SyncDeferred.external_id == external_id)
+            .values(reason=reason, last_seen_at=now)
+        )
