@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.platforms import meet_clients
 from connector.services import Services
 from connector.settings import Settings
 from webhooks import RECEIVERS
@@ -19,7 +20,9 @@ bp = Blueprint("webhooks", __name__)
 
 
 def build_receivers(settings: Settings, services: Services) -> dict[str, WebhookReceiver]:
-    zoom, teams, meet = settings.zoom, settings.teams, settings.meet
+    zoom, teams = settings.zoom, settings.teams
+    # The Meet REST (and Directory) clients when credentials are configured; else events retry.
+    meet = meet_clients(settings.meet, services.clock)
     return {
         "zoom": RECEIVERS["zoom"](  # type: ignore[call-arg]
             zoom.webhook_secret.reveal() if zoom.webhook_secret else None,
@@ -33,10 +36,11 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
             fetch=graph_client(settings, services),
         ),
         "meet": RECEIVERS["meet"](  # type: ignore[call-arg]
-            meet.push_audience,
-            meet.push_service_account,
+            settings.meet.push_audience,
+            settings.meet.push_service_account,
             clock=services.clock,
-            fetch=meet_client(settings),
+            fetch=meet[0] if meet else None,
+            directory=meet[1] if meet else None,
         ),
     }
 
@@ -51,21 +55,6 @@ def graph_client(settings: Settings, services: Services) -> Any:
     return GraphClient(
         teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=services.clock
     )
-
-
-def meet_client(settings: Settings) -> Any:
-    """The Meet REST client when credentials are configured, else None (events retry)."""
-    meet = settings.meet
-    if not meet.credentials_file:
-        return None
-    from google.oauth2 import service_account
-
-    from adapters.meet import SCOPES, MeetClient
-
-    credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-        meet.credentials_file, scopes=list(SCOPES), subject=meet.impersonate
-    )
-    return MeetClient(credentials)
 
 
 @bp.post("/webhooks/<source>")
