@@ -7,11 +7,15 @@ its settings in `connector.settings`, and one entry in `build_platforms` below.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from adapters.base import VideoPlatform
 from connector.clock import Clock
 from connector.domain import Decision, Event, MeetingEnded, PlatformFetch, SubscriptionLifecycle
-from connector.settings import Settings
+from connector.settings import MeetSettings, Settings
+
+if TYPE_CHECKING:  # imported when configured only: google-auth is not loaded otherwise
+    from adapters.meet import DirectoryClient, MeetClient
 
 
 def build_platforms(settings: Settings, clock: Clock) -> dict[str, VideoPlatform]:
@@ -34,18 +38,37 @@ def build_platforms(settings: Settings, clock: Clock) -> dict[str, VideoPlatform
             teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=clock
         )
         platforms["teams"] = TeamsPlatform(graph, organizer=teams.organizer)
-    meet = settings.meet
-    if meet.credentials_file:
-        from google.oauth2 import service_account
-
-        from adapters.meet import SCOPES, MeetClient
+    meet = meet_clients(settings.meet, clock)
+    if meet is not None:
         from adapters.meet.platform import MeetPlatform
 
-        credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-            meet.credentials_file, scopes=list(SCOPES), subject=meet.impersonate
-        )
-        platforms["meet"] = MeetPlatform(MeetClient(credentials, clock=clock))
+        platforms["meet"] = MeetPlatform(*meet)
     return platforms
+
+
+def meet_clients(
+    meet: MeetSettings, clock: Clock | None
+) -> tuple[MeetClient, DirectoryClient | None] | None:
+    """The Meet REST client and (with `directory_lookup`) the Directory client over the
+    configured service-account key, or None without a key file.
+
+    Each gets its own token for its own scope: domain-wide delegation refuses a token that asks
+    for any scope not granted, so a missing directory grant must not stop the Meet reads.
+    """
+    if not meet.credentials_file:
+        return None
+    from google.oauth2 import service_account
+
+    from adapters.meet import DIRECTORY_SCOPES, SCOPES, DirectoryClient, MeetClient
+
+    credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+        meet.credentials_file, scopes=list(SCOPES), subject=meet.impersonate
+    )
+    directory = None
+    if meet.directory_lookup:
+        directory_credentials = credentials.with_scopes(list(DIRECTORY_SCOPES))
+        directory = DirectoryClient(directory_credentials, clock=clock)
+    return MeetClient(credentials, clock=clock), directory
 
 
 def fetch_after_end(platforms: Mapping[str, VideoPlatform]) -> Callable[[Event], list[Decision]]:

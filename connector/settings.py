@@ -119,6 +119,10 @@ class MeetSettings:
     # the Workspace user it acts as. Without them, events that need details are retried.
     credentials_file: str | None = None
     impersonate: str | None = None
+    # Who a signed-in participant is: Meet names them `users/{id}`, and people are matched by
+    # e-mail, so their primary address is read from the Admin SDK Directory API (same key;
+    # `impersonate` must be an admin who can read users). Off: no Meet participant has one.
+    directory_lookup: bool = True
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,7 @@ class MeetSchema(Section):
     push_service_account = mf.Email()
     credentials_file = mf.String(validate=validate.Length(1, 500))
     impersonate = mf.Email()
+    directory_lookup = mf.Boolean(truthy={True}, falsy={False})
 
 
 class VideoSchema(Schema):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector.hosts import espocrm as espocrm_host
 from connector.hosts import hubspot as hubspot_host
 from connector.hosts import salesforce as salesforce_host
+from connector.platforms import meet_clients
 from connector.services import Services
 from connector.settings import Settings
 from webhooks import RECEIVERS
@@ -22,7 +23,9 @@ bp = Blueprint("webhooks", __name__)
 
 
 def build_receivers(settings: Settings, services: Services) -> dict[str, WebhookReceiver]:
-    zoom, teams, meet = settings.zoom, settings.teams, settings.meet
+    zoom, teams = settings.zoom, settings.teams
+    # The Meet REST (and Directory) clients when credentials are configured; else events retry.
+    meet = meet_clients(settings.meet, services.clock)
     return {
         "zoom": RECEIVERS["zoom"](  # type: ignore[call-arg]
             zoom.webhook_secret.reveal() if zoom.webhook_secret else None,
@@ -36,10 +39,11 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
             fetch=graph_client(settings, services),
         ),
         "meet": RECEIVERS["meet"](  # type: ignore[call-arg]
-            meet.push_audience,
-            meet.push_service_account,
+            settings.meet.push_audience,
+            settings.meet.push_service_account,
             clock=services.clock,
-            fetch=meet_client(settings),
+            fetch=meet[0] if meet else None,
+            directory=meet[1] if meet else None,
         ),
         "hubspot": hubspot_host.receiver(settings, services.clock),
         "espocrm": espocrm_host.receiver(settings, services.clock),
@@ -57,21 +61,6 @@ def graph_client(settings: Settings, services: Services) -> Any:
     return GraphClient(
         teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=services.clock
     )
-
-
-def meet_client(settings: Settings) -> Any:
-    """The Meet REST client when credentials are configured, else None (events retry)."""
-    meet = settings.meet
-    if not meet.credentials_file:
-        return None
-    from google.oauth2 import service_account
-
-    from adapters.meet import SCOPES, MeetClient
-
-    credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-        meet.credentials_file, scopes=list(SCOPES), subject=meet.impersonate
-    )
-    return MeetClient(credentials)
 
 
 @bp.post("/webhooks/<source>")

@@ -10,8 +10,10 @@ the applied security settings) and the decisions in the outbox are the same ever
   a recording notification and the meeting options read back complete the picture.
 - Meet: one Pub/Sub message per conference start and end, per participant session join and
   leave, per generated recording; the participant key is the one
-  `webhooks.meet.participant_identity` gives. Meet reports no e-mail, so a Meet meeting
-  belongs to a pairing only by its registered space.
+  `webhooks.meet.participant_identity` gives, and the e-mail the one the receiver reads from
+  the Workspace directory for the signed-in user's `users/{id}` (`FakeDirectory` stands in for
+  the Directory API). So a Meet meeting belongs to a pairing by its registered space or by
+  both parties' e-mails, and counts as held when both attended, as on the other platforms.
 
 The examples share one database (see the note above `EXAMPLE` in tests/test_state.py): each
 builds its own people, pairing, meeting and delivery ids, and looks only at its own rows.
@@ -43,7 +45,8 @@ from connector.services import Services
 from connector.store.db import Store
 from connector.store.models import Meeting, MeetingLink, OutboxItem
 from tests.test_state import EXAMPLE, at, meeting, outcome, setup_example
-from webhooks.meet import participant_identity
+from tests.webhooks.meet_helpers import FakeDirectory
+from webhooks.meet import participant_identity, signed_in_user
 from webhooks.teams import call_record_events
 
 Deliveries = list[list[Event]]
@@ -118,13 +121,15 @@ def teams_deliveries(n: int, mentor: str, mentee: str) -> tuple[str, Deliveries]
 def meet_deliveries(n: int, mentor: str, mentee: str) -> tuple[str, Deliveries]:
     record, space = f"conferenceRecords/conv-{n}", f"spaces/conv-{n}"
     ids = {"platform": "meet", "meeting_id": space, "instance_uuid": record}
+    # Both parties signed in with the domain's accounts: the directory knows their ids.
+    users = {who: f"users/{n}{index:03d}" for index, who in enumerate((mentor, mentee))}
+    directory = FakeDirectory(emails={user: who for who, user in users.items()})
     people = {}
-    for who in (mentor, mentee):
-        name = f"{record}/participants/{who.split('@')[0]}"
-        key, display = participant_identity(
-            {"signedinUser": {"user": f"users/{who.split('@')[0]}", "displayName": who}}, name
-        )
-        people[who] = {"participant_key": key, "name": display, "email": ""}
+    for who, user in users.items():
+        person = {"signedinUser": {"user": user, "displayName": who.split("@")[0].title()}}
+        key, display = participant_identity(person, f"{record}/participants/{user[6:]}")
+        email = directory.primary_email(signed_in_user(person) or "") or ""
+        people[who] = {"participant_key": key, "name": display, "email": email}
 
     def session(cls: type[ParticipantJoined] | type[ParticipantLeft], who: str, m: float) -> Any:
         return [cls(**ids, **people[who], at=at(m))]
@@ -150,24 +155,19 @@ Build = Callable[[int, str, str], tuple[str, Deliveries]]
 PLATFORMS: dict[str, tuple[Build, int, list[str]]] = {
     # platform: (deliveries, how many, how a pairing can claim the meeting)
     "teams": (teams_deliveries, 4, ["participants-emails", "no-pairing"]),
-    "meet": (meet_deliveries, 10, ["registered-space", "no-pairing"]),
+    "meet": (meet_deliveries, 10, ["registered-space", "participants-emails", "no-pairing"]),
 }
 CONSENT = {f"recording-consent:meeting:{{meeting}}:{what}" for what in ("alert", "remove")}
-# (platform, matching): (held, decision keys). Meet names a signed-in participant `users/{id}`
-# and reports no e-mail, so no participant is linked to a program person: a Meet meeting is
-# never held and its participants are unknown contacts, even on a registered space (known
-# limitation; mapping `users/{id}` to an address needs the Admin SDK Directory API).
+HELD = (True, CONSENT | {"introductory-session:pairing:{pairing}:goals"})
+# (platform, matching): (held, decision keys). Every participant is a program person, linked
+# by e-mail (Meet's from the directory): a paired meeting is held, its recording lacks
+# consent; an unpaired one is a contact outside any pairing.
 EXPECTED: dict[tuple[str, str], tuple[bool, set[str]]] = {
-    ("teams", "participants-emails"): (
-        True,
-        CONSENT | {"introductory-session:pairing:{pairing}:goals"},
-    ),
+    ("teams", "participants-emails"): HELD,
     ("teams", "no-pairing"): (False, {"unregistered-contact:meeting:{meeting}"}),
-    ("meet", "registered-space"): (
-        False,
-        CONSENT | {"unregistered-contact:meeting:{meeting}:unknown"},
-    ),
-    ("meet", "no-pairing"): (False, set()),  # nobody known: no contact to report
+    ("meet", "registered-space"): HELD,
+    ("meet", "participants-emails"): HELD,
+    ("meet", "no-pairing"): (False, {"unregistered-contact:meeting:{meeting}"}),
 }
 CASES = [(p, m) for p, (_, _, matchings) in PLATFORMS.items() for m in matchings]
 
@@ -228,11 +228,6 @@ def test_any_order_and_any_duplicates_converge_on_teams_and_meet(
     held, keys = EXPECTED[platform, matching]
     expected_keys = {k.format(meeting=stored_id, pairing=pairing_id) for k in keys}
     result = outcome(store, uuid, baseline)
-    if platform == "meet":  # Meet reports no e-mail: its participants are told apart by name
-        result["participants"] = {
-            p.name: (p.attended_seconds, p.first_join_at, p.last_leave_at)
-            for p in meeting(store, uuid).participants
-        }
     assert result == {
         "pairing_id": pairing_id,
         "held": held,
@@ -244,6 +239,8 @@ def test_any_order_and_any_duplicates_converge_on_teams_and_meet(
         "outbox_keys": expected_keys,
         "unfinished_inbox_rows": [],
     }
+    # Both parties attended as themselves: each participant is linked to a program person.
+    assert all(p.person_id is not None for p in meeting(store, uuid).participants)
     expected_security = (
         {"passcode": True, "waiting_room": True, "authentication": None}
         if platform == "teams"

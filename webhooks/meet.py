@@ -14,7 +14,11 @@ Facts used here are in `shared/reference/video-platforms.md` §5:
 - lifecycle events (suspended, expirationReminder, expired) must be handled and "new event
   types that might appear in the future" ignored
   (https://developers.google.com/workspace/events/guides/events-lifecycle); the pipeline's
-  unsupported path answers those 200 and logs them.
+  unsupported path answers those 200 and logs them;
+- a signed-in participant is `signedinUser.user = "users/{id}"`, never an address. People are
+  matched by e-mail, so a `Directory` (the Admin SDK Directory API) gives the user's primary
+  e-mail. Anonymous and phone participants, and users outside the Workspace domain (the
+  directory does not know them), stay without one.
 """
 
 from __future__ import annotations
@@ -113,6 +117,13 @@ class MeetFetch(Protocol):
     def participant(self, name: str) -> Mapping[str, Any]: ...
     def recording(self, name: str) -> Mapping[str, Any]: ...
     def transcript(self, name: str) -> Mapping[str, Any]: ...
+
+
+class Directory(Protocol):
+    """Who a signed-in Meet user is (`adapters.meet.DirectoryClient` is one)."""
+
+    def primary_email(self, user: str) -> str | None:
+        """The primary e-mail of `users/{id}`; None when the directory has no such user."""
 
 
 @dataclass(frozen=True)
@@ -248,11 +259,13 @@ class MeetReceiver:
         verifier: TokenVerifier | None = None,
         clock: Clock | None = None,
         fetch: MeetFetch | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self._audience = audience
         self._service_account = service_account
         self._verifier = verifier or GoogleTokenVerifier(clock=clock)
         self._fetch = fetch
+        self._directory = directory
         self.handled_events: Mapping[str, Parser] = {
             CONFERENCE_STARTED: self._conference(ended=False),
             CONFERENCE_ENDED: self._conference(ended=True),
@@ -337,13 +350,26 @@ class MeetReceiver:
                     participant_key=key,
                     at=_api_time(session, time_field, session_name),
                     name=display_name,
-                    # Meet names a signed-in user `users/{id}`, not an address; the Admin SDK
-                    # Directory API maps one to the other.
-                    email="",
+                    email=self._email(person),
                 )
             ]
 
         return parse
+
+    def _email(self, person: Mapping[str, Any]) -> str:
+        """A signed-in participant's primary e-mail from the directory, else "" (anonymous,
+        phone, outside the domain, or no directory configured).
+
+        A directory that fails (scope not granted, throttled, down) answers 503: Pub/Sub
+        redelivers, so the attendance is linked once it works rather than never.
+        """
+        user = signed_in_user(person)
+        if user is None or self._directory is None:
+            return ""
+        try:
+            return self._directory.primary_email(user) or ""
+        except AdapterError as exc:
+            raise MeetApiFailed(f"Directory API: {type(exc).__name__}: {exc}") from exc
 
     def _file(self, kind: str, get: Callable[[MeetFetch, str], Mapping[str, Any]]) -> Parser:
         pattern = RECORDING_NAME if kind == "recording" else TRANSCRIPT_NAME
@@ -383,14 +409,21 @@ def participant_identity(person: Mapping[str, Any], participant_name: str) -> tu
     has nothing but the `participants/{id}` resource, which groups all their sessions in one
     conference (https://developers.google.com/workspace/meet/api/guides/participants).
     """
-    signed_in = person.get("signedinUser")
-    if isinstance(signed_in, Mapping) and signed_in.get("user"):
-        return f"signedin:{signed_in['user']}", str(signed_in.get("displayName") or "")
+    user = signed_in_user(person)
+    if user is not None:
+        return f"signedin:{user}", str(person["signedinUser"].get("displayName") or "")
     for field, prefix in (("anonymousUser", "anonymous"), ("phoneUser", "phone")):
-        user = person.get(field)
-        if isinstance(user, Mapping):
-            return f"{prefix}:{participant_name}", str(user.get("displayName") or "")
+        other = person.get(field)
+        if isinstance(other, Mapping):
+            return f"{prefix}:{participant_name}", str(other.get("displayName") or "")
     return f"participant:{participant_name}", ""
+
+
+def signed_in_user(person: Mapping[str, Any]) -> str | None:
+    """`signedinUser.user` (`users/{id}`, the id the Admin SDK knows), or None."""
+    signed_in = person.get("signedinUser")
+    user = signed_in.get("user") if isinstance(signed_in, Mapping) else None
+    return user if isinstance(user, str) and user else None
 
 
 def subscription_notice(payload: Mapping[str, Any]) -> SubscriptionNotice:

@@ -4,8 +4,12 @@ The webhook receiver (`webhooks.meet.MeetReceiver`) reads what each event names 
 `MeetPlatform` (`adapters.meet.platform`) is the `VideoPlatform` over it. Configuration and auth
 (a token callable or google-auth credentials, e.g. a service account with domain-wide
 delegation and the scope in `SCOPES`) are described in `adapters.meet.client`.
+`DirectoryClient` (`adapters.meet.directory`) turns a signed-in participant's `users/{id}` into
+their primary e-mail through the Admin SDK Directory API (scope `DIRECTORY_SCOPES`).
 """
 
 from adapters.meet.client import BASE_URL, SCOPES, MeetClient
+from adapters.meet.directory import SCOPES as DIRECTORY_SCOPES
+from adapters.meet.directory import DirectoryClient
 
-__all__ = ["BASE_URL", "SCOPES", "MeetClient"]
+__all__ = ["BASE_URL", "DIRECTORY_SCOPES", "SCOPES", "DirectoryClient", "MeetClient"]

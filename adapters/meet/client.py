@@ -98,7 +98,7 @@ class MeetClient:
         source = credentials_or_token_provider
         self._token: TokenProvider
         if isinstance(source, google.auth.credentials.Credentials):
-            self._credentials: _CredentialsToken | None = _CredentialsToken(source, self._session)
+            self._credentials: CredentialsToken | None = CredentialsToken(source, self._session)
             self._token = self._credentials
         else:
             self._credentials, self._token = None, source
@@ -203,7 +203,7 @@ class MeetClient:
         status = response.status_code
         if status < 400:
             return
-        message = f"Meet {what} answered {status}: {_describe(response)}"
+        message = f"Meet {what} answered {status}: {describe_error(response)}"
         error: AdapterError
         if status in (401, 403):
             error = Unauthorized(message, status=status)
@@ -219,7 +219,7 @@ class MeetClient:
         raise error
 
 
-class _CredentialsToken:
+class CredentialsToken:
     """A token provider over google-auth credentials: refreshed when expired or refused."""
 
     def __init__(
@@ -247,7 +247,7 @@ class _CredentialsToken:
             self._stale = True
 
 
-def _describe(response: requests.Response) -> str:
+def describe_error(response: requests.Response) -> str:
     """Google's `{"error": {"code", "message", "status"}}` body (AIP-193)."""
     try:
         body = response.json()
@@ -259,4 +259,4 @@ def _describe(response: requests.Response) -> str:
     return response.reason or "no error body"
 
 
-__all__ = ["BASE_URL", "KNOCKING", "SCOPES", "MeetClient"]
+__all__ = ["BASE_URL", "KNOCKING", "SCOPES", "CredentialsToken", "MeetClient", "describe_error"]

@@ -7,7 +7,8 @@ Call shapes are the Meet REST API v2 as summarised in the project's video-platfo
 | operation          | Meet call                                                          |
 |--------------------|--------------------------------------------------------------------|
 | meeting_security   | `spaces.get` → `config.accessType` (no passcode concept on Meet)   |
-| past_participants  | `participants.list`, then `participantSessions.list` of each       |
+| past_participants  | `participants.list`, then `participantSessions.list` of each;      |
+|                    | a signed-in user's e-mail from the Directory API (`users.get`)     |
 | trash_recordings   | none: the MP4 is a file in the organizer's Drive                   |
 |                    | (`driveDestination.file`); the reference documents no delete       |
 | access_link        | `recordings.get` / `transcripts.get` → the Drive/Docs `exportUri`  |
@@ -22,18 +23,21 @@ from typing import Any
 
 from adapters.base import ConnectionCheck, MeetingSecurity, PastParticipant
 from adapters.meet.client import NAMES, MeetClient
+from adapters.meet.directory import DirectoryClient
 from connector.errors import AdapterError, InvalidRequest, Unauthorized
 
 log = logging.getLogger("connector.adapters.meet")
 
 
 class MeetPlatform:
-    """The connector's view of one Workspace, through a `MeetClient`."""
+    """The connector's view of one Workspace, through a `MeetClient` and, to tell who a
+    signed-in participant is, a `DirectoryClient` (without one, nobody has an e-mail)."""
 
     name = "meet"
 
-    def __init__(self, client: MeetClient) -> None:
+    def __init__(self, client: MeetClient, directory: DirectoryClient | None = None) -> None:
         self._client = client
+        self._directory = directory
 
     def check_connection(self) -> ConnectionCheck:
         """List the participants of a record that does not exist: a 404 proves the token works."""
@@ -58,11 +62,21 @@ class MeetPlatform:
             if not isinstance(name, str) or not NAMES["participant"].fullmatch(name):
                 raise InvalidRequest("a Meet participant without a resource name")
             key, display = participant_identity(person, name)
+            email = self._email(person)
             for session in self._client.participant_sessions(name):
                 joined = _time(session, "startTime")
                 if joined is None:
                     continue  # not started: nothing to count
-                yield PastParticipant(key, display, "", joined, _time(session, "endTime"))
+                yield PastParticipant(key, display, email, joined, _time(session, "endTime"))
+
+    def _email(self, person: Mapping[str, Any]) -> str:
+        """The e-mail `webhooks.meet.MeetReceiver` gives the same person (a test holds the two
+        together): a signed-in user's primary address, else "" (anonymous, phone, outside the
+        domain). A failing directory raises, so the outbox retries the whole read-back."""
+        user = signed_in_user(person)
+        if user is None or self._directory is None:
+            return ""
+        return self._directory.primary_email(user) or ""
 
     def trash_recordings(self, instance_uuid: str) -> None:
         """Not offered by the Meet API: raises `InvalidRequest`, so it is dead-lettered."""
@@ -95,14 +109,21 @@ def participant_identity(person: Mapping[str, Any], participant_name: str) -> tu
     """(key, display name): the key `webhooks.meet.participant_identity` gives the same person
     (a test holds the two together), so attendance read back merges with attendance notified.
     """
-    signed_in = person.get("signedinUser")
-    if isinstance(signed_in, Mapping) and signed_in.get("user"):
-        return f"signedin:{signed_in['user']}", str(signed_in.get("displayName") or "")
+    user = signed_in_user(person)
+    if user is not None:
+        return f"signedin:{user}", str(person["signedinUser"].get("displayName") or "")
     for field, prefix in (("anonymousUser", "anonymous"), ("phoneUser", "phone")):
-        user = person.get(field)
-        if isinstance(user, Mapping):
-            return f"{prefix}:{participant_name}", str(user.get("displayName") or "")
+        other = person.get(field)
+        if isinstance(other, Mapping):
+            return f"{prefix}:{participant_name}", str(other.get("displayName") or "")
     return f"participant:{participant_name}", ""
+
+
+def signed_in_user(person: Mapping[str, Any]) -> str | None:
+    """`signedinUser.user` (`users/{id}`, the id the Admin SDK knows), or None."""
+    signed_in = person.get("signedinUser")
+    user = signed_in.get("user") if isinstance(signed_in, Mapping) else None
+    return user if isinstance(user, str) and user else None
 
 
 def _time(obj: Mapping[str, Any], field: str) -> datetime | None:

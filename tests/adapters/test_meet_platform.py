@@ -4,6 +4,9 @@
 |-------------------|-------------------------------------------|-------------------------------|
 | meeting_security  | the space, `config.accessType`            | knocking; no passcode         |
 | past_participants | two pages of people, each one's sessions  | each session, receiver's keys |
+|                   | + the directory's address of a signed-in  | the receiver's e-mail too     |
+|                   |   user (none for anonymous or phone)      |                               |
+|                   | the directory refuses (403)               | Unauthorized: outbox retries  |
 |                   | 401 (credentials expired early), then 200 | refreshed once, the 200 body  |
 |                   | 429 + Retry-After seconds or date         | RateLimited(retry_after)      |
 |                   | a page token seen before                  | Unavailable, no third request |
@@ -19,29 +22,40 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import responses
+from google.auth import jwt
 from responses import matchers
 
 from adapters.base import MeetingSecurity, PastParticipant
-from adapters.meet import BASE_URL, MeetClient
+from adapters.meet import BASE_URL, DIRECTORY_SCOPES, DirectoryClient, MeetClient
+from adapters.meet import SCOPES as MEET_SCOPES
+from adapters.meet.directory import DIRECTORY_URL
 from adapters.meet.platform import MeetPlatform
 from adapters.meet.platform import participant_identity as adapter_identity
 from connector.clock import FrozenClock
-from connector.errors import InvalidRequest, RateLimited, Unavailable
+from connector.errors import InvalidRequest, RateLimited, Unauthorized, Unavailable
 from connector.platforms import build_platforms
 from tests.adapters.test_meet_client import FakeCredentials
 from tests.support import make_settings
 from tests.webhooks.meet_helpers import (
     P1,
     P2,
+    P3,
     RECORD,
     RECORDING,
     RESOURCES,
     S1,
     S2,
+    S3,
+    SIGNED_IN_EMAIL,
+    SIGNED_IN_USER,
     SPACE,
+    FakeDirectory,
+    deliver,
+    edited,
     signing_key,
 )
 from webhooks.meet import participant_identity as receiver_identity
@@ -50,6 +64,9 @@ NOW = datetime(2024, 5, 1, 10, 45, tzinfo=UTC)
 TOKEN = "ya29.token-for-tests"
 AUTH = matchers.header_matcher({"Authorization": f"Bearer {TOKEN}"})
 FIRST_PAGE = matchers.query_param_matcher({"pageSize": "100"})
+DIRECTORY_USER = f"{DIRECTORY_URL}/users/{SIGNED_IN_USER.removeprefix('users/')}"
+ONLY_THE_ADDRESS = matchers.query_param_matcher({"fields": "primaryEmail"})
+JOINED = "google.workspace.meet.participant.v2.joined__signed_in"
 
 
 @pytest.fixture
@@ -59,7 +76,16 @@ def api() -> Iterator[responses.RequestsMock]:
 
 
 def platform() -> MeetPlatform:
-    return MeetPlatform(MeetClient(lambda: TOKEN, clock=FrozenClock(NOW)))
+    clock = FrozenClock(NOW)
+    return MeetPlatform(
+        MeetClient(lambda: TOKEN, clock=clock), DirectoryClient(lambda: TOKEN, clock=clock)
+    )
+
+
+def directory_answers(api: responses.RequestsMock, status: int = 200, **answer: Any) -> None:
+    """users.get of the signed-in user (P1): their address, or `answer` with `status`."""
+    body = answer.get("json", {"primaryEmail": SIGNED_IN_EMAIL})
+    api.get(DIRECTORY_USER, status=status, json=body, match=[AUTH, ONLY_THE_ADDRESS])
 
 
 def page(token: str | None = None) -> Any:
@@ -83,6 +109,7 @@ def test_past_participants_page_through_people_and_their_sessions(
         json={"participants": [RESOURCES[P1]], "nextPageToken": "page-2", "totalSize": 2},
         match=[AUTH, page()],
     )
+    directory_answers(api)
     api.get(f"{BASE_URL}/{P1}/participantSessions", json={"participantSessions": [RESOURCES[S1]]})
     api.get(
         f"{BASE_URL}/{RECORD}/participants",
@@ -99,10 +126,67 @@ def test_past_participants_page_through_people_and_their_sessions(
     assert people[0] == PastParticipant(
         key=people[0].key,
         name=receiver_identity(RESOURCES[P1], P1)[1],
-        email="",  # Meet names a user `users/{id}`, never an address
+        email=SIGNED_IN_EMAIL,  # Meet says `users/{id}`; the directory says who that is
         join_time=datetime(2024, 5, 1, 10, 0, 4, 500000, tzinfo=UTC),
         leave_time=datetime(2024, 5, 1, 10, 30, 57, tzinfo=UTC),
     )
+    assert people[1].email == ""  # anonymous: nobody to ask about
+
+
+def test_a_participant_the_directory_does_not_know_has_no_email(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(f"{BASE_URL}/{RECORD}/participants", json={"participants": [RESOURCES[P1]]})
+    not_found = {"error": {"code": 404, "message": "Resource Not Found: userKey"}}
+    directory_answers(api, status=404, json=not_found)
+    api.get(f"{BASE_URL}/{P1}/participantSessions", json={"participantSessions": [RESOURCES[S1]]})
+    [person] = platform().past_participants(RECORD)
+    assert (person.key, person.email) == (receiver_identity(RESOURCES[P1], P1)[0], "")
+
+
+def test_a_refusing_directory_fails_the_read_back_for_a_retry(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(f"{BASE_URL}/{RECORD}/participants", json={"participants": [RESOURCES[P1]]})
+    forbidden = {"error": {"code": 403, "message": "Not Authorized to access this resource/api"}}
+    directory_answers(api, status=403, json=forbidden)
+    with pytest.raises(Unauthorized, match=r"admin\.directory\.user\.readonly") as raised:
+        list(platform().past_participants(RECORD))
+    assert raised.value.retryable
+
+
+class FakeMeetClient:
+    """A conference with one participant and one session, for the agreement test below."""
+
+    def __init__(self, person: dict[str, Any], session: dict[str, Any]) -> None:
+        self.person, self.session = person, session
+
+    def participants(self, record: str) -> Iterator[dict[str, Any]]:
+        yield self.person
+
+    def participant_sessions(self, participant: str) -> Iterator[dict[str, Any]]:
+        yield self.session
+
+
+@pytest.mark.parametrize(
+    ("person", "session"), [(P1, S1), (P2, S2), (P3, S3)], ids=["signed-in", "anonymous", "phone"]
+)
+def test_the_adapter_and_the_receiver_give_a_person_the_same_email(
+    person: str, session: str
+) -> None:
+    # Both ask the same directory about the same `users/{id}`; others have none on both sides.
+    body = edited(JOINED, data={"participantSession": {"name": session}})
+    [event] = deliver(body, directory=FakeDirectory()).events
+    meet = MeetPlatform(
+        FakeMeetClient(RESOURCES[person], RESOURCES[session]),  # type: ignore[arg-type]
+        FakeDirectory(),  # type: ignore[arg-type]
+    )
+    [past] = meet.past_participants(RECORD)
+    assert (past.key, past.email) == (
+        getattr(event, "participant_key", None),
+        getattr(event, "email", None),
+    )
+    assert past.email == (SIGNED_IN_EMAIL if person == P1 else "")
 
 
 @pytest.mark.parametrize(
@@ -197,7 +281,7 @@ def test_a_file_of_another_meeting_is_not_asked_for(api: responses.RequestsMock)
 # --------------------------------------------------------------------------- wiring
 
 
-def test_a_configured_credentials_file_makes_meet_a_platform(tmp_path: Any) -> None:
+def service_account_file(tmp_path: Any) -> str:
     key = signing_key()
     account = {
         "type": "service_account",
@@ -206,12 +290,69 @@ def test_a_configured_credentials_file_makes_meet_a_platform(tmp_path: Any) -> N
         "private_key": key.private_pem.decode(),
         "client_email": "meet-reader@mentoring.iam.gserviceaccount.com",
         "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
+        "token_uri": TOKEN_URI,
     }
     path = tmp_path / "meet.json"
     path.write_text(json.dumps(account))
-    meet = {"credentials_file": str(path), "impersonate": "mentoring@program.org"}
+    return str(path)
+
+
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+ADMIN = "mentoring@program.org"
+
+
+def test_a_configured_credentials_file_makes_meet_a_platform(tmp_path: Any) -> None:
+    meet = {"credentials_file": service_account_file(tmp_path), "impersonate": ADMIN}
     settings = make_settings("sqlite://", video={"meet": meet})
     platforms = build_platforms(settings, FrozenClock(NOW))
     assert isinstance(platforms["meet"], MeetPlatform)
     assert "meet" not in build_platforms(make_settings("sqlite://"), FrozenClock(NOW))
+
+
+def granted_token(scope: str, token: str) -> Any:
+    """The token endpoint's answer to a delegated JWT grant asking for `scope` as ADMIN."""
+
+    def match(request: Any) -> tuple[bool, str]:
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        assertion = parse_qs(body)["assertion"][0]
+        claims = jwt.decode(assertion, verify=False)
+        wanted = (claims.get("scope"), claims.get("sub"))
+        return wanted == (scope, ADMIN), f"asked for {wanted}"
+
+    body = {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+    return {"url": TOKEN_URI, "json": body, "match": [match]}
+
+
+@pytest.mark.parametrize("lookup", [True, False], ids=["directory-lookup", "lookup-off"])
+def test_meet_and_the_directory_each_get_a_token_for_their_own_scope(
+    api: responses.RequestsMock, tmp_path: Any, lookup: bool
+) -> None:
+    # Delegation refuses a token asking for any scope not granted: one scope per token keeps a
+    # missing directory grant from stopping the Meet reads.
+    meet = {
+        "credentials_file": service_account_file(tmp_path),
+        "impersonate": ADMIN,
+        "directory_lookup": lookup,
+    }
+    platform = build_platforms(make_settings("sqlite://", video={"meet": meet}), FrozenClock(NOW))
+    api.post(**granted_token(MEET_SCOPES[0], "meet-token"))
+    meet_auth = matchers.header_matcher({"Authorization": "Bearer meet-token"})
+    api.get(
+        f"{BASE_URL}/{RECORD}/participants",
+        json={"participants": [RESOURCES[P1]]},
+        match=[meet_auth],
+    )
+    if lookup:
+        api.post(**granted_token(DIRECTORY_SCOPES[0], "directory-token"))
+        api.get(
+            DIRECTORY_USER,
+            json={"primaryEmail": SIGNED_IN_EMAIL},
+            match=[matchers.header_matcher({"Authorization": "Bearer directory-token"})],
+        )
+    api.get(
+        f"{BASE_URL}/{P1}/participantSessions",
+        json={"participantSessions": [RESOURCES[S1]]},
+        match=[meet_auth],
+    )
+    [person] = platform["meet"].past_participants(RECORD)
+    assert person.email == (SIGNED_IN_EMAIL if lookup else "")

@@ -6,8 +6,9 @@ Google's certificate URL through a `responses` mock: the receiver runs its produ
 (google-auth's `id_token.verify_token`) unchanged and never reaches Google.
 
 `deliver(body)` sends `body` with a fresh token (`push_token()`) to a `MeetReceiver` whose
-`fetch` is a `FakeMeet` holding one meeting (`RESOURCES`), and stores what the pipeline accepts
-in the same in-memory `Inbox` the Zoom tests use. Fixtures are Pub/Sub push bodies in
+`fetch` is a `FakeMeet` holding one meeting (`RESOURCES`) and whose `directory` is a
+`FakeDirectory` that knows the signed-in user (`DIRECTORY`), and stores what the pipeline
+accepts in the same in-memory `Inbox` the Zoom tests use. Fixtures are Pub/Sub push bodies in
 `tests/fixtures/meet/<ce-type>__<variant>.json`; their `data` names resources in `RESOURCES`.
 """
 
@@ -17,7 +18,7 @@ import base64
 import functools
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,9 @@ S1, S2, S3 = (f"{p}/participantSessions/s-{n}" for n, p in ((1, P1), (2, P2), (3
 RECORDING = f"{RECORD}/recordings/rec-1"
 TRANSCRIPT = f"{RECORD}/transcripts/tr-1"
 SIGNED_IN_USER = "users/104711235813213455"
+SIGNED_IN_EMAIL = "ada.mentor@program.org"
+# The Admin SDK Directory API's view: the signed-in user's primary e-mail (users.get).
+DIRECTORY: dict[str, str | None] = {SIGNED_IN_USER: SIGNED_IN_EMAIL}
 
 # The Meet REST API's answers for one mentoring session (field names from the v2 reference,
 # https://developers.google.com/workspace/meet/api/reference/rest/v2; values invented).
@@ -246,6 +250,21 @@ class FakeMeet:
         return self._get("transcript", name)
 
 
+@dataclass
+class FakeDirectory:
+    """`Directory` over `DIRECTORY`: records each lookup; a user it lacks has no e-mail."""
+
+    emails: Mapping[str, str | None] = field(default_factory=lambda: DIRECTORY)
+    error: AdapterError | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def primary_email(self, user: str) -> str | None:
+        self.calls.append(user)
+        if self.error is not None:
+            raise self.error
+        return self.emails.get(user)
+
+
 # --------------------------------------------------------------------------- delivering
 
 
@@ -253,6 +272,7 @@ class FakeMeet:
 class MeetOutcome(Outcome):
     meet: FakeMeet | None = None
     certs_fetches: int = 0
+    directory: Any = None
 
 
 def deliver(
@@ -266,12 +286,16 @@ def deliver(
     headers: Mapping[str, str | None] | None = None,
     inbox: Inbox | None = None,
     meet: FakeMeet | object | None = DEFAULT,
+    directory: Any = DEFAULT,
+    google_api: Sequence[responses.BaseResponse] = (),
 ) -> MeetOutcome:
-    """POST `body` to `MeetReceiver(audience, service_account, fetch=meet)`.
+    """POST `body` to `MeetReceiver(audience, service_account, fetch=meet, directory=…)`.
 
     `token` goes in `Authorization: Bearer` (DEFAULT: a fresh valid one; None: no header);
     `headers` then add, replace or (None) remove headers. Google's certificate URL answers
-    `certs` (default: the test key's) with `certs_status`; any other outgoing request fails.
+    `certs` (default: the test key's) with `certs_status`, and `google_api` registers more
+    answers (for a real client as `directory`); any other outgoing request fails.
+    `directory` DEFAULT is a fresh `FakeDirectory`; None is no directory lookup.
     """
     sent: dict[str, str] = {"content-type": "application/json", "user-agent": "APIs-Google"}
     if token is DEFAULT:
@@ -284,6 +308,7 @@ def deliver(
             sent[name.lower()] = value
     fake = FakeMeet() if meet is DEFAULT else meet
     assert fake is None or isinstance(fake, FakeMeet)
+    directory = FakeDirectory() if directory is DEFAULT else directory
     inbox = Inbox() if inbox is None else inbox
     before = len(inbox.calls)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as google:
@@ -293,10 +318,12 @@ def deliver(
             status=certs_status,
             headers={"Cache-Control": "public, max-age=22151, must-revalidate, no-transform"},
         )
-        receiver = MeetReceiver(audience, service_account, fetch=fake)
+        for answer in google_api:
+            google.add(answer)
+        receiver = MeetReceiver(audience, service_account, fetch=fake, directory=directory)
         reply = receive(receiver, Request(body=body, headers=sent), inbox)
-        fetches = len(google.calls)
-    return MeetOutcome(reply, inbox, tuple(inbox.calls[before:]), fake, fetches)
+        fetches = sum(1 for call in google.calls if call.request.url == GOOGLE_CERTS_URL)
+    return MeetOutcome(reply, inbox, tuple(inbox.calls[before:]), fake, fetches, directory)
 
 
 def deliver_fixture(name: str, **options: Any) -> MeetOutcome:

@@ -32,6 +32,8 @@ from typing import Any
 import pytest
 import responses
 
+from adapters.meet import DirectoryClient
+from adapters.meet.directory import DIRECTORY_URL
 from connector.clock import FrozenClock
 from connector.domain import (
     Event,
@@ -54,9 +56,11 @@ from tests.webhooks.meet_helpers import (
     RESOURCES,
     S1,
     SERVICE_ACCOUNT,
+    SIGNED_IN_EMAIL,
     SIGNED_IN_USER,
     SPACE,
     TRANSCRIPT,
+    FakeDirectory,
     FakeMeet,
     Inbox,
     MeetOutcome,
@@ -312,7 +316,13 @@ HANDLED = [
         JOINED,
         [
             ParticipantJoined(
-                "meet", SPACE, RECORD, SIGNED_IN_KEY, t(10, 0, 4, 500000), "Ada Mentor"
+                "meet",
+                SPACE,
+                RECORD,
+                SIGNED_IN_KEY,
+                t(10, 0, 4, 500000),
+                "Ada Mentor",
+                SIGNED_IN_EMAIL,
             )
         ],
         id="joined-signed-in",
@@ -333,7 +343,11 @@ HANDLED = [
     ),
     pytest.param(
         LEFT,
-        [ParticipantLeft("meet", SPACE, RECORD, SIGNED_IN_KEY, t(10, 30, 57), "Ada Mentor")],
+        [
+            ParticipantLeft(
+                "meet", SPACE, RECORD, SIGNED_IN_KEY, t(10, 30, 57), "Ada Mentor", SIGNED_IN_EMAIL
+            )
+        ],
         id="left-signed-in",
     ),
     pytest.param(
@@ -418,6 +432,92 @@ def test_a_signed_in_user_keeps_one_key_across_conferences() -> None:
     [event] = deliver(body, meet=meet).events
     assert isinstance(event, ParticipantJoined)
     assert (event.instance_uuid, event.participant_key) == (other_record, SIGNED_IN_KEY)
+
+
+# =========================================================================== who signed in
+
+# Meet names a signed-in participant `users/{id}`; the directory gives their primary e-mail,
+# which is what links them to a program person. Nobody else has one.
+#
+# | participant                                | directory asked | e-mail         | status |
+# |--------------------------------------------|-----------------|----------------|--------|
+# | signed in, a user of the domain            | users/{id}      | primary e-mail | 200    |
+# | signed in, not in the directory (external) | users/{id}      | ""             | 200    |
+# | anonymous, phone                           | no              | ""             | 200    |
+# | any, directory lookup switched off         | no              | ""             | 200    |
+# | signed in, the directory fails             | users/{id}      | (not stored)   | 503    |
+
+
+def test_a_signed_in_participant_joined_event_carries_their_directory_email() -> None:
+    result = deliver_fixture(JOINED)
+    [event] = result.events
+    assert isinstance(event, ParticipantJoined)
+    assert (event.participant_key, event.email) == (SIGNED_IN_KEY, SIGNED_IN_EMAIL)
+    assert result.directory.calls == [SIGNED_IN_USER]
+
+
+def test_the_email_comes_from_the_admin_sdk_directory_api() -> None:
+    # The production client behind the receiver: one users.get, asking for the address only.
+    url = f"{DIRECTORY_URL}/users/{SIGNED_IN_USER.removeprefix('users/')}"
+    answer = responses.Response(
+        "GET",
+        url,
+        json={"primaryEmail": "Ada.Mentor@Program.org"},
+        match=[responses.matchers.query_param_matcher({"fields": "primaryEmail"})],
+    )
+    directory = DirectoryClient(lambda: "ya29.directory-token")
+    joined = deliver_fixture(JOINED, directory=directory, google_api=[answer])
+    left = deliver_fixture(LEFT, directory=directory, google_api=[answer])
+    events = [*joined.events, *left.events]
+    assert [type(e) for e in events] == [ParticipantJoined, ParticipantLeft]
+    assert [getattr(e, "email", None) for e in events] == [SIGNED_IN_EMAIL] * 2
+    assert answer.call_count == 1  # the second event is answered from the cache
+
+
+@pytest.mark.parametrize(
+    ("name", "directory"),
+    [
+        pytest.param(JOINED, FakeDirectory(emails={}), id="signed-in-outside-the-domain"),
+        pytest.param(JOINED, None, id="directory-lookup-off"),
+        pytest.param(
+            "google.workspace.meet.participant.v2.joined__anonymous",
+            FakeDirectory(),
+            id="anonymous",
+        ),
+        pytest.param(
+            "google.workspace.meet.participant.v2.joined__phone", FakeDirectory(), id="phone"
+        ),
+    ],
+)
+def test_others_are_accepted_without_an_email(name: str, directory: FakeDirectory | None) -> None:
+    result = deliver_fixture(name, directory=directory)
+    assert result.body["status"] == "accepted"
+    [event] = result.events
+    assert isinstance(event, ParticipantJoined) and event.email == ""
+    if directory is not None and "signed_in" not in name:
+        assert directory.calls == []  # only a signed-in user has an id the directory knows
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(Unauthorized("Directory users.get answered 403", status=403), id="403"),
+        pytest.param(RateLimited("Directory users.get answered 429", retry_after=9), id="429"),
+        pytest.param(Unavailable("Directory users.get answered 503", status=503), id="503"),
+    ],
+)
+def test_a_directory_failure_answers_503_so_pubsub_redelivers(error: AdapterError) -> None:
+    result = deliver_fixture(JOINED, directory=FakeDirectory(error=error))
+    assert outcome_of(result) == (503, "meet_api_unavailable")
+    assert result.body["message"].startswith(f"Directory API: {type(error).__name__}")
+    assert result.inbox.calls == []
+
+
+def test_the_email_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert deliver_fixture(JOINED).body["status"] == "accepted"
+    assert caplog.records
+    assert SIGNED_IN_EMAIL not in caplog.text
 
 
 # =========================================================================== lifecycle
