@@ -26,7 +26,7 @@ from adapters.base import HostRecord
 from connector import audit
 from connector.api.people import apply_person
 from connector.domain import Event, PersonStatus, PersonStatusChanged, VettingChanged
-from connector.events import enqueue
+from connector.events import enqueue, enqueue_many
 from connector.settings import Settings
 from connector.store.models import Concern, MeetingParticipant, Pairing, Person
 
@@ -57,14 +57,30 @@ class PageState:
 
     def emit(self, record: HostRecord, event: Event, tag: str = "") -> None:
         """Queue `event` once per record version, whatever number of times it is read."""
+        delivery = self.delivery_id(record, event, tag)
+        if enqueue(self.session, event, self.now, self.host, delivery, duplicate="skip"):
+            self.events += 1
+
+    def emit_all(self, items: Iterable[tuple[HostRecord, Event, str]]) -> None:
+        """`emit` for many (record, event, tag) at once, in one statement."""
+        queued = [(event, self.delivery_id(r, event, tag)) for r, event, tag in items]
+        self.events += enqueue_many(self.session, queued, self.now, self.host)
+
+    def delivery_id(self, record: HostRecord, event: Event, tag: str = "") -> str:
+        """One per record version and event: a record read again queues nothing new."""
         delivery = (
             f"sync:{self.host}:{record.stream}:{record.external_id}:"
             f"{record.modified_at.isoformat()}:{event.kind}{tag}"
         )
         if len(delivery) > 255:  # a host with very long ids: a digest keeps it unique
             delivery = f"sync:{hashlib.sha256(delivery.encode()).hexdigest()}"
-        if enqueue(self.session, event, self.now, self.host, delivery, duplicate="skip"):
-            self.events += 1
+        return delivery
+
+    def forget(self, refs: Iterable[str]) -> None:
+        """Drop cached look-ups (rows written in bulk): the next look-up reads the store."""
+        for ref in refs:
+            self.people.pop(ref, None)
+            self.pairings.pop(ref, None)
 
     def load_people(self, refs: Iterable[str | None]) -> None:
         """Look up, in one query, every person named by `refs` not looked up yet."""
