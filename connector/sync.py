@@ -34,7 +34,8 @@ from connector.state import insert_ignore
 from connector.store.db import Store
 from connector.store.models import SyncCursor, SyncDeferred, SyncRun
 from connector.sync_apply import Deferred, PageState, apply_person_record
-from connector.sync_bulk import apply_pairings_in_bulk, apply_people_in_bulk
+from connector.sync_bulk import apply_people_in_bulk
+from connector.sync_bulk_pairings import apply_pairings_in_bulk
 from connector.sync_pairings import apply_pairing_record, apply_session_record, load_pairings
 
 log = logging.getLogger("connector.sync")

@@ -115,7 +115,7 @@ def apply_person_record(state: PageState, record: HostRecord) -> None:
     new = person is None
     person = person or _new_person(state, record)
     before_vetting = () if new else _vetting_snapshot(person)
-    data = _person_data(state, record, person)
+    data = person_data(state, record, person)
     status_to = data.pop("status", None)
     if data:
         apply_person(person, data)
@@ -161,7 +161,7 @@ def _unlinked_by_email(state: PageState, email: Any) -> Person | None:
     ).first()
 
 
-def _person_data(state: PageState, record: HostRecord, person: Person) -> dict[str, Any]:
+def person_data(state: PageState, record: HostRecord, person: Person) -> dict[str, Any]:
     """The record's person fields that differ from the row, and its vetting steps."""
     values = record.values
     data = {
@@ -181,7 +181,7 @@ def _person_data(state: PageState, record: HostRecord, person: Person) -> dict[s
         else:
             data["email"] = email
     data = {k: v for k, v in data.items() if getattr(person, k) != v}
-    vetting = _vetting_values(values)
+    vetting = vetting_values(values)
     if vetting:
         data["vetting"] = vetting
     return data
@@ -195,7 +195,7 @@ def _email_taken(state: PageState, email: str, person: Person) -> bool:
     return other is not None
 
 
-def _vetting_values(values: dict[str, Any] | Any) -> list[dict[str, Any]]:
+def vetting_values(values: dict[str, Any] | Any) -> list[dict[str, Any]]:
     """`vetting.<step>.<part>` domain fields as the API's vetting list."""
     steps: dict[str, dict[str, Any]] = {}
     for name, value in values.items():

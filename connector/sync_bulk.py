@@ -1,4 +1,5 @@
 """Applying the plain records of a page in bulk: a few statements per page, not per record.
+People here, pairings in `connector.sync_bulk_pairings`; `connector.sync.BULK` lists them.
 
 A *plain* record is one whose effect is known from the page's prefetched rows alone: a new
 person or pairing that names nothing missing and shares no e-mail or meeting id, or a record
@@ -20,21 +21,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from adapters.base import HostRecord
-from connector.context import exempt_rules, person_view
-from connector.domain import (
-    ConsentChanged,
-    Event,
-    PairingStatus,
-    PairingStatusChanged,
-    PersonStatus,
-    Role,
-    VettingChanged,
-)
-from connector.store.models import AuditEntry, MeetingLink, Pairing, Person, VettingStep
-from connector.sync_apply import PageState, _person_data, _vetting_values
-from connector.sync_pairings import COPIED, raise_refusals
-from rules.base import Context, PairingView
-from rules.calendar import local_date
+from connector.domain import Event, PersonStatus, VettingChanged
+from connector.store.models import AuditEntry, Person, VettingStep
+from connector.sync_apply import PageState, person_data, vetting_values
 
 Emitted = tuple[HostRecord, Event, str]
 Snapshot = dict[str, tuple[str, date | None, date | None]]
@@ -42,7 +31,7 @@ Snapshot = dict[str, tuple[str, date | None, date | None]]
 
 def apply_people_in_bulk(state: PageState, records: Sequence[HostRecord]) -> list[HostRecord]:
     """Write the page's plain people records; the records left for one-by-one."""
-    repeated = _repeated([r.external_id for r in records])
+    repeated = repeated_refs([r.external_id for r in records])
     emails = Counter(e for e in map(_email, records) if e)
     known = _known_emails(state, set(emails))
     left: list[HostRecord] = []
@@ -60,7 +49,7 @@ def apply_people_in_bulk(state: PageState, records: Sequence[HostRecord]) -> lis
             (new if plain else left).append(record)
         elif not _unchanged_person(state, record, person):
             left.append(record)
-        elif _vetting_values(record.values):
+        elif vetting_values(record.values):
             touched.append(person.id)  # the one-by-one path stamps it too
     if touched:
         state.session.execute(
@@ -74,12 +63,12 @@ def apply_people_in_bulk(state: PageState, records: Sequence[HostRecord]) -> lis
 
 def _insert_people(state: PageState, records: list[HostRecord]) -> None:
     rows = [_person_row(state, r) for r in records]
-    ids = _inserted(state, insert(Person).returning(Person.id, Person.external_ref), rows)
+    ids = inserted(state, insert(Person).returning(Person.id, Person.external_ref), rows)
     steps: list[dict[str, Any]] = []
     emitted: list[Emitted] = []
     for record in records:
         person_id = ids[record.external_id]
-        vetting = _vetting_values(record.values)
+        vetting = vetting_values(record.values)
         for step in vetting:
             steps.append(
                 {
@@ -94,7 +83,7 @@ def _insert_people(state: PageState, records: list[HostRecord]) -> None:
             emitted.append((record, VettingChanged(person_id=person_id), ""))
     if steps:
         state.session.execute(insert(VettingStep), steps)
-    _audit(state, [("person.created", "person", ids[r.external_id], {}) for r in records])
+    audit_all(state, [("person.created", "person", ids[r.external_id], {}) for r in records])
     state.emit_all(emitted)
     state.forget(ids)
 
@@ -117,7 +106,7 @@ def _unchanged_person(state: PageState, record: HostRecord, person: Person) -> b
     """True when applying `record` would change no field and no vetting step of `person`."""
     if "email" in record.values and _email(record) != person.email:
         return False  # the one-by-one path checks the new e-mail against everyone's
-    data = _person_data(state, record, person)
+    data = person_data(state, record, person)
     vetting = data.pop("vetting", [])
     if data:
         return False
@@ -149,162 +138,10 @@ def _known_emails(state: PageState, emails: set[str]) -> set[str]:
     return set(found)
 
 
-# --------------------------------------------------------------------------- pairings
-
-
-def apply_pairings_in_bulk(state: PageState, records: Sequence[HostRecord]) -> list[HostRecord]:
-    """Write the page's plain pairings records; the records left for one-by-one."""
-    repeated = _repeated([r.external_id for r in records])
-    links = _links(state, [p.id for p in state.pairings.values() if p is not None])
-    left: list[HostRecord] = []
-    new: list[HostRecord] = []
-    for record in records:
-        found = state.pairings.get(record.external_id)
-        if record.deleted or record.merged_into or record.external_id in repeated:
-            left.append(record)
-        elif found is None:
-            (new if _plain_new_pairing(state, record) else left).append(record)
-        elif not _unchanged_pairing(state, record, found, links.get(found.id, {})):
-            left.append(record)
-    if new:
-        _insert_pairings(state, new)
-    return left
-
-
-def _plain_new_pairing(state: PageState, record: HostRecord) -> bool:
-    """Both parties synced in their roles, and no meeting id to register."""
-    values = record.values
-    for party, role in (("mentor", Role.MENTOR), ("mentee", Role.MENTEE)):
-        person = state.people.get(values.get(party) or "")
-        if person is None or person.role != role:
-            return False
-    return not any(v for k, v in values.items() if k.startswith("meeting."))
-
-
-def _unchanged_pairing(
-    state: PageState, record: HostRecord, found: Pairing, links: dict[str, list[str]]
-) -> bool:
-    """True when applying `record` would change nothing of `found`."""
-    values = record.values
-    for party, column in (("mentor", found.mentor_id), ("mentee", found.mentee_id)):
-        person = state.people.get(values.get(party) or "")
-        if person is None or person.id != column:
-            return False
-    if any(name in values and getattr(found, name) != values[name] for name in COPIED):
-        return False
-    for party in ("mentor", "mentee"):
-        given = values.get(f"{party}_consent")
-        if given is not None and given != getattr(found, f"{party}_recording_consent"):
-            return False
-    for name, meeting_id in values.items():
-        if name.startswith("meeting."):
-            have = links.get(name.split(".", 1)[1], [])
-            if (have != [meeting_id]) if meeting_id else have:
-                return False
-    return (values.get("status") or found.status) == found.status
-
-
-def _insert_pairings(state: PageState, records: list[HostRecord]) -> None:
-    rows = [_pairing_row(state, r) for r in records]
-    ids = _inserted(state, insert(Pairing).returning(Pairing.id, Pairing.external_ref), rows)
-    audits: list[tuple[str, str, int, dict[str, Any]]] = []
-    emitted: list[Emitted] = []
-    exempt = exempt_rules(state.session, None)  # a new pairing has no exemptions of its own
-    for record, row in zip(records, rows, strict=True):
-        pairing_id = ids[record.external_id]
-        for party in ("mentor", "mentee"):
-            if row[f"{party}_recording_consent"]:
-                at = row[f"{party}_consent_at"]
-                detail = {"party": party, "consent_at": at.isoformat()}
-                audits.append(("consent.given", "pairing", pairing_id, detail))
-                consent = ConsentChanged(pairing_id=pairing_id, party=party, given=True, at=at)
-                emitted.append((record, consent, f":{party}"))
-        status = row["status"]
-        context = _new_pairing_context(state, record, row, pairing_id, exempt)
-        raise_refusals(state, record, pairing_id, None, status, context)
-        detail = {"status_from": None, "status_to": status}
-        audits.append(("pairing.updated", "pairing", pairing_id, detail))
-        event = PairingStatusChanged(pairing_id=pairing_id, status_from=None, status_to=status)
-        emitted.append((record, event, ""))
-    _audit(state, audits)
-    state.emit_all(emitted)
-    state.forget(ids)
-
-
-def _new_pairing_context(
-    state: PageState,
-    record: HostRecord,
-    row: dict[str, Any],
-    pairing_id: int,
-    exempt: frozenset[str],
-) -> Context:
-    """What `connector.context.build_context` reads for a pairing just written, without its
-    queries: no meetings, submissions or exemptions can name a new pairing yet."""
-    policy = state.settings.policy
-    view = PairingView(
-        id=pairing_id,
-        status=row["status"],
-        mentor=person_view(_party(state, record, "mentor")),
-        mentee=person_view(_party(state, record, "mentee")),
-        mentor_recording_consent=row["mentor_recording_consent"],
-        mentor_consent_at=row["mentor_consent_at"],
-        mentee_recording_consent=row["mentee_recording_consent"],
-        mentee_consent_at=row["mentee_consent_at"],
-        held_sessions=0,
-        started_on=record.values.get("started_on"),  # the gates run before it is defaulted
-        extenuating_circumstances=row["extenuating_circumstances"],
-    )
-    return Context(
-        now=state.now,
-        policy_version=policy.policy_version,
-        pairing=view,
-        timezone=state.settings.connector.timezone,
-        approved_platforms=policy.approved_platforms,
-        in_person_allowed=policy.in_person_allowed,
-        exempt=exempt,
-    )
-
-
-def _pairing_row(state: PageState, record: HostRecord) -> dict[str, Any]:
-    values = record.values
-    status = values.get("status") or PairingStatus.PROPOSED.value
-    row: dict[str, Any] = {name: values.get(name) for name in COPIED}
-    if status == PairingStatus.ACTIVE and row["started_on"] is None:
-        row["started_on"] = local_date(state.now, state.settings.connector.timezone)
-    for party in ("mentor", "mentee"):
-        given = values.get(f"{party}_consent")  # a new pairing's consent is False until given
-        at = (values.get(f"{party}_consent_at") or record.modified_at) if given else None
-        row[f"{party}_recording_consent"] = bool(given)
-        row[f"{party}_consent_at"] = at
-    return row | {
-        "external_ref": record.external_id,
-        "mentor_id": _party(state, record, "mentor").id,
-        "mentee_id": _party(state, record, "mentee").id,
-        "status": status,
-        "created_at": state.now,
-        "updated_at": state.now,
-    }
-
-
-def _links(state: PageState, pairing_ids: list[int]) -> dict[int, dict[str, list[str]]]:
-    """The meeting ids registered for each of `pairing_ids`, by platform."""
-    out: dict[int, dict[str, list[str]]] = {}
-    if not pairing_ids:
-        return out
-    rows = state.session.execute(
-        select(MeetingLink.pairing_id, MeetingLink.platform, MeetingLink.external_meeting_id)
-        .where(MeetingLink.pairing_id.in_(pairing_ids))
-        .order_by(MeetingLink.id)
-    )
-    for pairing_id, platform, meeting_id in rows:
-        out.setdefault(pairing_id, {}).setdefault(platform, []).append(meeting_id)
-    return out
-
-
 # --------------------------------------------------------------------------- shared
 
 
-def _audit(state: PageState, entries: list[tuple[str, str, int, dict[str, Any]]]) -> None:
+def audit_all(state: PageState, entries: list[tuple[str, str, int, dict[str, Any]]]) -> None:
     """Audit entries in one statement, as `connector.audit.record` writes them one by one."""
     rows = [
         {
@@ -321,17 +158,11 @@ def _audit(state: PageState, entries: list[tuple[str, str, int, dict[str, Any]]]
         state.session.execute(insert(AuditEntry), rows)
 
 
-def _inserted(state: PageState, stmt: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
+def inserted(state: PageState, stmt: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Run a bulk INSERT … RETURNING id, external_ref; the new ids by external_ref."""
     return {ref: id_ for id_, ref in state.session.execute(stmt, rows)}
 
 
-def _repeated(refs: list[str]) -> set[str]:
+def repeated_refs(refs: list[str]) -> set[str]:
     """Ids that occur more than once in a page: their versions are applied in order."""
     return {ref for ref, count in Counter(refs).items() if count > 1}
-
-
-def _party(state: PageState, record: HostRecord, party: str) -> Person:
-    person = state.people[record.values[party]]
-    assert person is not None  # _plain_new_pairing checked both parties
-    return person
