@@ -12,8 +12,8 @@ second and the child's peak memory (max RSS), then the medians over `--runs`.
 
     .venv/bin/python benchmarks/sync.py [--people 100000] [--pairings 50000] [--runs 3]
 
-The adapter's token flow is skipped (the child hands the client a session on the fake
-instance, `client._sf`): only the read path is measured.
+The adapter's token flow is skipped (the child's credentials answer with a token for the
+fake instance instead of asking Salesforce): only the read path is measured.
 """
 
 from __future__ import annotations
@@ -140,14 +140,18 @@ def serve(people: int, pairings: int, workdir: Path) -> tuple[ThreadingHTTPServe
 
 def child(port: int, cert: str, database: str) -> None:
     """One full sync through the real Salesforce adapter; prints its figures as JSON."""
-    from simple_salesforce.api import Salesforce
-
     from adapters.salesforce import SalesforceHost
     from adapters.salesforce.client import Credentials, SalesforceClient
     from connector.clock import SystemClock
     from connector.settings import parse_settings
     from connector.store.db import Store, make_engine, upgrade
     from connector.sync import Syncer
+
+    class FakeOrgLogin(Credentials):
+        """Skip the token flow (only the read path is measured): a token for the fake org."""
+
+        def login(self, session: Any, version: str) -> tuple[str, str]:
+            return "bench", f"127.0.0.1:{port}"
 
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
@@ -157,13 +161,10 @@ def child(port: int, cert: str, database: str) -> None:
          "host": {"request_budget": 1_000_000}},
         {}, "benchmark", lenient=True,
     )  # fmt: skip
-    client = SalesforceClient(Credentials("client_credentials", "bench", "id", "secret"))
-    client._http.verify = cert  # trust the throw-away certificate (benchmark only)
-    os.environ["REQUESTS_CA_BUNDLE"] = cert  # requests prefers the environment's bundle
-    client._sf = Salesforce(  # skip the token flow: only the read path is measured
-        session_id="bench", instance_url=f"https://127.0.0.1:{port}", version=VERSION,
-        session=client._http,
-    )  # fmt: skip
+    os.environ["REQUESTS_CA_BUNDLE"] = cert  # trust the throw-away certificate (this process)
+    client = SalesforceClient(
+        FakeOrgLogin("client_credentials", "bench", "id", "secret"), version=VERSION
+    )
     host = SalesforceHost(client)
     started = time.perf_counter()
     reports = Syncer(store, settings, host, SystemClock()).run(full=True)

@@ -10,7 +10,7 @@ from connector.context import build_context
 from connector.settings import Settings
 from connector.state import Applied
 from rules import GATES
-from rules.base import Refusal, Transition
+from rules.base import Context, Refusal, Transition
 
 
 def refusals(
@@ -24,6 +24,11 @@ def refusals(
     if transition.status_from == transition.status_to:
         return []
     context = build_context(session, Applied(pairing_id=pairing_id), now, settings)
+    return gate_refusals(context, transition, settings)
+
+
+def gate_refusals(context: Context, transition: Transition, settings: Settings) -> list[Refusal]:
+    """Every enabled, non-exempt gate's refusal of `transition` given a built context."""
     out = []
     for gate in GATES:
         rule = settings.rule(gate.id)

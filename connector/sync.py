@@ -34,6 +34,8 @@ from connector.state import insert_ignore
 from connector.store.db import Store
 from connector.store.models import SyncCursor, SyncDeferred, SyncRun
 from connector.sync_apply import Deferred, PageState, apply_person_record
+from connector.sync_bulk import apply_people_in_bulk
+from connector.sync_bulk_pairings import apply_pairings_in_bulk
 from connector.sync_pairings import apply_pairing_record, apply_session_record, load_pairings
 
 log = logging.getLogger("connector.sync")
@@ -61,6 +63,12 @@ APPLIERS: dict[str, tuple[Prefetch, Applier]] = {
     "people": (_prefetch_people, apply_person_record),
     "pairings": (_prefetch_pairings, apply_pairing_record),
     "sessions": (_prefetch_sessions, apply_session_record),
+}
+
+# Streams whose plain records are written in bulk (`connector.sync_bulk`) before the rest.
+BULK: dict[str, Callable[[PageState, Sequence[HostRecord]], list[HostRecord]]] = {
+    "people": apply_people_in_bulk,
+    "pairings": apply_pairings_in_bulk,
 }
 
 
@@ -196,9 +204,11 @@ class Syncer:
         with self._store.session() as session:
             state = PageState(session, host, self._settings, now)
             prefetch(state, records)
-            done: list[str] = []
+            one_by_one = self._apply_in_bulk(stream, state, records)
+            left = {id(r) for r in one_by_one}
+            done = [r.external_id for r in records if id(r) not in left]
             waiting: list[tuple[str, str]] = []
-            for record in records:
+            for record in one_by_one:
                 try:
                     with session.begin_nested():
                         apply(state, record)
@@ -215,6 +225,34 @@ class Syncer:
         for external_id, reason in waiting:
             log.warning("sync %s %s %s deferred: %s", host, stream, external_id, reason)
         return max(r.modified_at for r in records)
+
+    def _apply_in_bulk(
+        self, stream: str, state: PageState, records: Sequence[HostRecord]
+    ) -> Sequence[HostRecord]:
+        """Write the page's plain records in bulk; the records left to apply one by one.
+
+        When the bulk write fails (a row written meanwhile by another process, say), it is
+        undone and the whole page goes one by one, so a bad record still defers only itself.
+        """
+        bulk = BULK.get(stream)
+        if bulk is None:
+            return records
+        events = state.events
+        try:
+            with state.session.begin_nested():
+                return bulk(state, records)
+        except Exception as exc:
+            log.warning(
+                "sync %s %s: bulk apply failed (%s); applying the page one by one",
+                self._host.name,
+                stream,
+                type(exc).__name__,
+            )
+            state.events = events
+            state.people.clear()
+            state.pairings.clear()
+            APPLIERS[stream][0](state, records)
+            return records
 
     def _retry_deferred(
         self, stream: str, report: StreamReport, budget: Budget, until: datetime

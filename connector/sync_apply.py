@@ -26,7 +26,7 @@ from adapters.base import HostRecord
 from connector import audit
 from connector.api.people import apply_person
 from connector.domain import Event, PersonStatus, PersonStatusChanged, VettingChanged
-from connector.events import enqueue
+from connector.events import enqueue, enqueue_many
 from connector.settings import Settings
 from connector.store.models import Concern, MeetingParticipant, Pairing, Person
 
@@ -57,14 +57,30 @@ class PageState:
 
     def emit(self, record: HostRecord, event: Event, tag: str = "") -> None:
         """Queue `event` once per record version, whatever number of times it is read."""
+        delivery = self.delivery_id(record, event, tag)
+        if enqueue(self.session, event, self.now, self.host, delivery, duplicate="skip"):
+            self.events += 1
+
+    def emit_all(self, items: Iterable[tuple[HostRecord, Event, str]]) -> None:
+        """`emit` for many (record, event, tag) at once, in one statement."""
+        queued = [(event, self.delivery_id(r, event, tag)) for r, event, tag in items]
+        self.events += enqueue_many(self.session, queued, self.now, self.host)
+
+    def delivery_id(self, record: HostRecord, event: Event, tag: str = "") -> str:
+        """One per record version and event: a record read again queues nothing new."""
         delivery = (
             f"sync:{self.host}:{record.stream}:{record.external_id}:"
             f"{record.modified_at.isoformat()}:{event.kind}{tag}"
         )
         if len(delivery) > 255:  # a host with very long ids: a digest keeps it unique
             delivery = f"sync:{hashlib.sha256(delivery.encode()).hexdigest()}"
-        if enqueue(self.session, event, self.now, self.host, delivery, duplicate="skip"):
-            self.events += 1
+        return delivery
+
+    def forget(self, refs: Iterable[str]) -> None:
+        """Drop cached look-ups (rows written in bulk): the next look-up reads the store."""
+        for ref in refs:
+            self.people.pop(ref, None)
+            self.pairings.pop(ref, None)
 
     def load_people(self, refs: Iterable[str | None]) -> None:
         """Look up, in one query, every person named by `refs` not looked up yet."""
@@ -99,7 +115,7 @@ def apply_person_record(state: PageState, record: HostRecord) -> None:
     new = person is None
     person = person or _new_person(state, record)
     before_vetting = () if new else _vetting_snapshot(person)
-    data = _person_data(state, record, person)
+    data = person_data(state, record, person)
     status_to = data.pop("status", None)
     if data:
         apply_person(person, data)
@@ -145,7 +161,7 @@ def _unlinked_by_email(state: PageState, email: Any) -> Person | None:
     ).first()
 
 
-def _person_data(state: PageState, record: HostRecord, person: Person) -> dict[str, Any]:
+def person_data(state: PageState, record: HostRecord, person: Person) -> dict[str, Any]:
     """The record's person fields that differ from the row, and its vetting steps."""
     values = record.values
     data = {
@@ -165,7 +181,7 @@ def _person_data(state: PageState, record: HostRecord, person: Person) -> dict[s
         else:
             data["email"] = email
     data = {k: v for k, v in data.items() if getattr(person, k) != v}
-    vetting = _vetting_values(values)
+    vetting = vetting_values(values)
     if vetting:
         data["vetting"] = vetting
     return data
@@ -179,7 +195,7 @@ def _email_taken(state: PageState, email: str, person: Person) -> bool:
     return other is not None
 
 
-def _vetting_values(values: dict[str, Any] | Any) -> list[dict[str, Any]]:
+def vetting_values(values: dict[str, Any] | Any) -> list[dict[str, Any]]:
     """`vetting.<step>.<part>` domain fields as the API's vetting list."""
     steps: dict[str, dict[str, Any]] = {}
     for name, value in values.items():

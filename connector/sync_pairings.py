@@ -26,15 +26,15 @@ from connector.domain import (
     Role,
     SessionLogged,
 )
-from connector.gates import refusals
+from connector.gates import gate_refusals, refusals
 from connector.runner import write_decision
 from connector.store.models import Meeting, MeetingLink, Pairing, Person
 from connector.sync_apply import Deferred, PageState
-from rules.base import Transition
+from rules.base import Context, Transition
 from rules.calendar import local_date
 
 IN_PERSON = "in_person"  # sessions logged in a host are held outside the video platforms
-_COPIED = ("started_on", "ended_on", "extenuating_circumstances")
+COPIED = ("started_on", "ended_on", "extenuating_circumstances")
 
 
 def load_pairings(state: PageState, refs: Iterable[str | None]) -> None:
@@ -77,7 +77,7 @@ def apply_pairing_record(state: PageState, record: HostRecord) -> None:
     else:
         before = found.status
     found.mentor_id, found.mentee_id = mentor.id, mentee.id
-    for name in _COPIED:
+    for name in COPIED:
         if name in values and getattr(found, name) != values[name]:
             setattr(found, name, values[name])
     state.session.flush()
@@ -156,21 +156,7 @@ def _change_status(
 ) -> None:
     """Take the host's status change, and raise every gate's refusal of it as an alert."""
     settings = state.settings
-    transition = Transition(before, status_to)
-    for refusal in refusals(state.session, found.id, transition, settings, state.now):
-        alert = Alert(
-            key=f"{refusal.rule_id}:{state.host}-transition:pairing:{found.id}:{status_to}:"
-            f"{record.modified_at:%Y%m%dT%H%M%S}",
-            rule_id=refusal.rule_id,
-            reason=f"{refusal.message} The change was made in {state.host}, which keeps "
-            f"the program's records, so it stands: put it right there.",
-            pairing_id=found.id,
-            policy_version=settings.policy.policy_version,
-            title=f"Pairing P{found.id} was made {status_to} in {state.host} against "
-            f"{refusal.rule_id}",
-            priority=Priority.HIGH,
-        )
-        write_decision(state.session, alert, state.now)
+    raise_refusals(state, record, found.id, before, status_to)
     found.status = status_to
     found.updated_at = state.now
     if status_to == PairingStatus.ACTIVE and found.started_on is None:
@@ -188,6 +174,38 @@ def _change_status(
     state.emit(
         record, PairingStatusChanged(pairing_id=found.id, status_from=before, status_to=status_to)
     )
+
+
+def raise_refusals(
+    state: PageState,
+    record: HostRecord,
+    pairing_id: int,
+    before: str | None,
+    status_to: str,
+    context: Context | None = None,
+) -> None:
+    """Every gate's refusal of the host's status change, as an alert for staff; `context`
+    when the caller built it already (a page of new pairings)."""
+    settings = state.settings
+    transition = Transition(before, status_to)
+    if context is None:
+        found = refusals(state.session, pairing_id, transition, settings, state.now)
+    else:
+        found = gate_refusals(context, transition, settings)
+    for refusal in found:
+        alert = Alert(
+            key=f"{refusal.rule_id}:{state.host}-transition:pairing:{pairing_id}:{status_to}:"
+            f"{record.modified_at:%Y%m%dT%H%M%S}",
+            rule_id=refusal.rule_id,
+            reason=f"{refusal.message} The change was made in {state.host}, which keeps "
+            f"the program's records, so it stands: put it right there.",
+            pairing_id=pairing_id,
+            policy_version=settings.policy.policy_version,
+            title=f"Pairing P{pairing_id} was made {status_to} in {state.host} against "
+            f"{refusal.rule_id}",
+            priority=Priority.HIGH,
+        )
+        write_decision(state.session, alert, state.now)
 
 
 def _close_removed(state: PageState, record: HostRecord, found: Pairing) -> None:
