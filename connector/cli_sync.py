@@ -21,7 +21,8 @@ from connector.services import build_host
 from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import SyncCursor
-from connector.sync import StreamReport, Syncer
+from connector.sync import Syncer
+from connector.sync_runs import StreamReport
 
 
 @main.command("sync")

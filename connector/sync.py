@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -32,11 +31,12 @@ from connector.clock import Clock
 from connector.settings import Settings
 from connector.state import insert_ignore
 from connector.store.db import Store
-from connector.store.models import SyncCursor, SyncDeferred, SyncRun
+from connector.store.models import SyncDeferred
 from connector.sync_apply import Deferred, PageState, apply_person_record
 from connector.sync_bulk import apply_people_in_bulk
 from connector.sync_bulk_pairings import apply_pairings_in_bulk
 from connector.sync_pairings import apply_pairing_record, apply_session_record, load_pairings
+from connector.sync_runs import Budget, RunLog, StreamReport
 
 log = logging.getLogger("connector.sync")
 RETRY_BATCH = 200  # deferred records read back per stream and run
@@ -72,35 +72,6 @@ BULK: dict[str, Callable[[PageState, Sequence[HostRecord]], list[HostRecord]]] =
 }
 
 
-@dataclass
-class StreamReport:
-    """What one read of one stream did; also kept as a `sync_runs` row."""
-
-    stream: str
-    mode: str  # full | incremental | targeted
-    records: int = 0
-    requests: int = 0
-    deferred: int = 0
-    events: int = 0
-    stopped_by_budget: bool = False
-    error: str | None = None
-    cursor: datetime | None = None
-
-
-class Budget:
-    """The API requests one run may still spend (`[host] request_budget`)."""
-
-    def __init__(self, total: int) -> None:
-        self.left = total
-
-    def spend(self, requests: int) -> None:
-        self.left -= requests
-
-    @property
-    def spent(self) -> bool:
-        return self.left <= 0
-
-
 class Syncer:
     """Reads the host's streams into the store; one object per process is enough."""
 
@@ -109,6 +80,7 @@ class Syncer:
         self._settings = settings
         self._host = host
         self._clock = clock
+        self._runs = RunLog(store, host.name, clock)
 
     def run(self, *, full: bool = False, streams: Iterable[str] = ()) -> list[StreamReport]:
         """One run over the configured streams (or only `streams`), in `STREAMS` order."""
@@ -128,24 +100,24 @@ class Syncer:
     def targeted(self, stream: str, external_ids: Sequence[str]) -> StreamReport:
         """Read named records back (after a webhook) through the same apply path."""
         report = StreamReport(stream, "targeted")
-        run_id = self._open_run(report, None, None)
+        run_id = self._runs.open(report, None, None)
         try:
             pages = self._host.read_records(stream, external_ids)
             self._apply_pages(stream, pages, report, Budget(self._settings.host.request_budget))
         except Exception as exc:  # reported on the run and raised for the outbox to retry
-            self._close_run(run_id, report, exc)
+            self._runs.close(run_id, report, exc)
             raise
-        self._close_run(run_id, report, None)
+        self._runs.close(run_id, report, None)
         return report
 
     def _read_stream(
         self, stream: str, full: bool, until: datetime, budget: Budget
     ) -> StreamReport:
-        cursor = None if full else self._cursor(stream)
+        cursor = None if full else self._runs.cursor(stream)
         lookback = timedelta(minutes=self._settings.host.lookback_minutes)
         since = None if cursor is None else cursor - lookback
         report = StreamReport(stream, "incremental" if since else "full", cursor=cursor)
-        run_id = self._open_run(report, since, until)
+        run_id = self._runs.open(report, since, until)
         try:
             pages = self._host.read_changes(stream, since, until)
             newest = self._apply_pages(stream, pages, report, budget)
@@ -159,12 +131,12 @@ class Syncer:
                 report.records,
                 type(exc).__name__,
             )
-            self._close_run(run_id, report, exc)
+            self._runs.close(run_id, report, exc)
             return report
         if newest is not None:
             report.cursor = min(max(newest, cursor or newest), until)  # never past the start
-            self._save_cursor(stream, report.cursor)
-        self._close_run(run_id, report, None)
+            self._runs.save_cursor(stream, report.cursor)
+        self._runs.close(run_id, report, None)
         return report
 
     def _apply_pages(
@@ -273,66 +245,6 @@ class Syncer:
             )
         if ids and not budget.spent:
             self._apply_pages(stream, self._host.read_records(stream, ids), report, budget)
-
-    # ------------------------------------------------------------------ bookkeeping
-
-    def _cursor(self, stream: str) -> datetime | None:
-        with self._store.session() as session:
-            return session.scalar(
-                select(SyncCursor.cursor).where(
-                    SyncCursor.host == self._host.name, SyncCursor.stream == stream
-                )
-            )
-
-    def _save_cursor(self, stream: str, cursor: datetime) -> None:
-        now = self._clock.now()
-        key = {"host": self._host.name, "stream": stream}
-        with self._store.session() as session:
-            insert_ignore(
-                session, SyncCursor, key | {"cursor": cursor, "updated_at": now}, tuple(key)
-            )
-            session.execute(
-                update(SyncCursor)
-                .where(SyncCursor.host == key["host"], SyncCursor.stream == stream)
-                .values(cursor=cursor, updated_at=now)
-            )
-
-    def _open_run(
-        self, report: StreamReport, since: datetime | None, until: datetime | None
-    ) -> int:
-        with self._store.session() as session:
-            run = SyncRun(
-                host=self._host.name,
-                stream=report.stream,
-                mode=report.mode,
-                started_at=self._clock.now(),
-                since=since,
-                until=until,
-                records=0,
-                requests=0,
-                deferred=0,
-                stopped_by_budget=False,
-            )
-            session.add(run)
-            session.flush()
-            return run.id
-
-    def _close_run(self, run_id: int, report: StreamReport, exc: Exception | None) -> None:
-        if exc is not None:
-            report.error = f"{type(exc).__name__}: {exc}"[:2000]
-        with self._store.session() as session:
-            session.execute(
-                update(SyncRun)
-                .where(SyncRun.id == run_id)
-                .values(
-                    finished_at=self._clock.now(),
-                    records=report.records,
-                    requests=report.requests,
-                    deferred=report.deferred,
-                    stopped_by_budget=report.stopped_by_budget,
-                    error=report.error,
-                )
-            )
 
 
 def _settle_deferred(
