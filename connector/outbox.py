@@ -45,6 +45,7 @@ from connector.links import with_form_links
 from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import Meeting, OutboxItem, Recording
+from connector.subjects import subject_of
 from connector.subscriptions import build_graph_subscriptions
 
 if TYPE_CHECKING:
@@ -170,9 +171,11 @@ class Outbox:
         match decision:
             case Task():
                 task = with_form_links(decision, self._all_settings, self._store, self._clock)
-                self._host.upsert_task(task, decision.key)
+                subject = subject_of(self._store, self._host, decision)
+                self._host.upsert_task(task, decision.key, subject)
             case Alert():
-                self._host.upsert_alert(decision, decision.key)
+                subject = subject_of(self._store, self._host, decision)
+                self._host.upsert_alert(decision, decision.key, subject)
             case RecordingAction(action="restrict"):
                 with self._store.session() as session:
                     restrict_recordings(session, decision, self._clock)
