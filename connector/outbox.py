@@ -43,6 +43,7 @@ from connector.errors import AdapterError, InvalidRequest, RateLimited
 from connector.inbox import Inbox
 from connector.links import with_form_links
 from connector.settings import Settings
+from connector.staff_alerts import raise_staff_alert
 from connector.store.db import Store
 from connector.store.models import Meeting, OutboxItem, Recording
 from connector.subjects import subject_of
@@ -146,13 +147,12 @@ class Outbox:
     def _deliver(self, item_id: int, decision: Decision) -> None:
         try:
             self._carry_out(decision)
-        except AdapterError as exc:
-            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            self._failed(item_id, exc, retryable=exc.retryable, retry_after=retry_after)
+        except Exception as exc:  # typed errors retry or dead-letter; a bug retries, then dies
+            self._settle_failure(item_id, exc)
             return
-        except Exception as exc:  # a bug or an unknown failure: retry, then dead-letter
-            self._failed(item_id, exc, retryable=True, retry_after=None)
-            return
+        self._delivered(item_id, decision.key)
+
+    def _delivered(self, item_id: int, key: str) -> None:
         with self._store.session() as session:
             session.execute(
                 update(OutboxItem)
@@ -165,7 +165,17 @@ class Outbox:
                     lease_owner=None,
                 )
             )
-        log.info("outbox delivered id=%s key=%s", item_id, decision.key)
+        log.info("outbox delivered id=%s key=%s", item_id, key)
+
+    def _settle_failure(self, item_id: int, exc: Exception) -> None:
+        if not isinstance(exc, AdapterError):  # a bug or an unknown failure
+            self._failed(item_id, exc, retryable=True, retry_after=None)
+            return
+        if exc.alert_staff:  # waiting alone will not fix it: tell admins, once a day
+            settings, name = self._all_settings, self._host.name
+            raise_staff_alert(self._store, settings, self._clock, name, exc)
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        self._failed(item_id, exc, retryable=exc.retryable, retry_after=retry_after)
 
     def _carry_out(self, decision: Decision) -> None:
         match decision:
