@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connector.domain import Alert, Task
 from connector.errors import AdapterError
@@ -127,6 +127,19 @@ class HostSystem(Protocol):
 
     def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
         """Create or update the alert carrying `key`; return the host's id for it."""
+
+
+@runtime_checkable
+class BatchWriter(Protocol):
+    """An optional capability of a host: many tasks and alerts written in few requests.
+
+    The outbox checks `isinstance(host, BatchWriter)` and hands such a host the tasks and
+    alerts it leased at once; every other host gets them one by one. Idempotent per item
+    like `upsert_task`; the answer has one result per item, in order, each with the host's
+    id or the typed error that item failed with (a failure of the whole call is raised).
+    """
+
+    def upsert_many(self, items: Sequence[BatchItem]) -> list[UpsertResult]: ...
 
 
 @dataclass(frozen=True)

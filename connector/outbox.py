@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from adapters.base import HostSystem, VideoPlatform
+from adapters.base import BatchItem, BatchWriter, HostSystem, VideoPlatform
 from connector import audit
 from connector.backoff import next_attempt
 from connector.clock import Clock
@@ -75,11 +75,49 @@ class Outbox:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
-        """Deliver the rows that are due; the number attempted."""
+        """Deliver the rows that are due; the number attempted.
+
+        A host that writes in batches (`BatchWriter`) gets the leased tasks and alerts in one
+        call; the other rows, and every row for other hosts, are delivered one by one.
+        """
         claimed = self._claim(limit)
+        writer = self._host if isinstance(self._host, BatchWriter) else None
+        writes: list[tuple[int, Task | Alert]] = []
         for item_id, decision in claimed:
-            self._deliver(item_id, decision)
+            if writer is not None and isinstance(decision, Task | Alert):
+                writes.append((item_id, decision))
+            else:
+                self._deliver(item_id, decision)
+        if writer is not None and writes:
+            self._deliver_batch(writer, writes)
         return len(claimed)
+
+    def _deliver_batch(self, writer: BatchWriter, rows: list[tuple[int, Task | Alert]]) -> None:
+        """Write tasks and alerts through `upsert_many`; settle each row from its result."""
+        ready: list[tuple[int, BatchItem]] = []
+        for item_id, decision in rows:
+            try:
+                ready.append((item_id, self._batch_item(decision)))
+            except Exception as exc:  # the store failed while preparing this row only
+                self._settle_failure(item_id, exc)
+        if not ready:
+            return
+        try:
+            results = writer.upsert_many([item for _, item in ready])
+        except Exception as exc:  # the whole call failed: every row of it did
+            for item_id, _ in ready:
+                self._settle_failure(item_id, exc)
+            return
+        for (item_id, item), result in zip(ready, results, strict=True):
+            if result.error is None:
+                self._delivered(item_id, item.key)
+            else:
+                self._settle_failure(item_id, result.error)
+
+    def _batch_item(self, decision: Task | Alert) -> BatchItem:
+        """What the single-row path sends too: a task with its form links, and the subject."""
+        item = with_form_links(decision, self._all_settings, self._store, self._clock)
+        return BatchItem(item, decision.key, subject_of(self._store, self._host, decision))
 
     def _claim(self, limit: int) -> list[tuple[int, Decision]]:
         now = self._clock.now()
