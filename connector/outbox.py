@@ -30,6 +30,7 @@ from connector.domain import (
     Event,
     HostSync,
     MeetingSecurityReported,
+    Notify,
     ParticipantJoined,
     ParticipantLeft,
     PlatformFetch,
@@ -42,6 +43,7 @@ from connector.domain import (
 from connector.errors import AdapterError, InvalidRequest, RateLimited
 from connector.inbox import Inbox
 from connector.links import with_form_links
+from connector.notify import SmtpNotifier, queue_notices, send_notice
 from connector.settings import Settings
 from connector.staff_alerts import raise_staff_alert
 from connector.store.db import Store
@@ -72,6 +74,7 @@ class Outbox:
         self._clock = clock
         self._platforms = dict(platforms or {})
         self._subscriptions = build_graph_subscriptions(store, settings, clock)
+        self._notifier = SmtpNotifier(settings.smtp)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
@@ -109,10 +112,16 @@ class Outbox:
                 self._settle_failure(item_id, exc)
             return
         for (item_id, item), result in zip(ready, results, strict=True):
-            if result.error is None:
-                self._delivered(item_id, item.key)
-            else:
+            if result.error is not None:
                 self._settle_failure(item_id, result.error)
+                continue
+            if isinstance(item.item, Task):  # before settling: a failure here retries the row
+                try:
+                    queue_notices(self._store, self._all_settings, self._clock, item.item)
+                except Exception as exc:
+                    self._settle_failure(item_id, exc)
+                    continue
+            self._delivered(item_id, item.key)
 
     def _batch_item(self, decision: Task | Alert) -> BatchItem:
         """What the single-row path sends too: a task with its form links, and the subject."""
@@ -221,6 +230,7 @@ class Outbox:
                 task = with_form_links(decision, self._all_settings, self._store, self._clock)
                 subject = subject_of(self._store, self._host, decision)
                 self._host.upsert_task(task, decision.key, subject)
+                queue_notices(self._store, self._all_settings, self._clock, decision)
             case Alert():
                 subject = subject_of(self._store, self._host, decision)
                 self._host.upsert_alert(decision, decision.key, subject)
@@ -237,6 +247,9 @@ class Outbox:
                 self._subscriptions.carry_out(decision)
             case HostSync():
                 self._host_sync(decision)
+            case Notify():
+                settings = self._all_settings
+                send_notice(self._store, settings, self._clock, decision, self._notifier)
             case _:
                 raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
 
