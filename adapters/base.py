@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connector.domain import Alert, Task
+from connector.errors import AdapterError
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,46 @@ class Page:
     requests: int = 1
 
 
+@dataclass(frozen=True)
+class Subject:
+    """The host's records a task or alert is about, so the host can file it under them.
+
+    Each is the host's own id (`external_ref`, written by the sync of this host), or None when
+    the record did not come from this host. The outbox resolves it from the decision's
+    pairing and passes it to `upsert_task`/`upsert_alert`; rules never see it. Each host
+    links what it can: Salesforce WhatId/WhoId, EspoCRM parentType/parentId, HubSpot a
+    contact association.
+    """
+
+    pairing_ref: str | None = None
+    mentor_ref: str | None = None
+    mentee_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One task or alert of a batched write (`BatchWriter.upsert_many`)."""
+
+    item: Task | Alert
+    key: str
+    subject: Subject | None = None
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """One item of `upsert_many()`: the host's id, or the typed error it failed with."""
+
+    key: str
+    host_id: str | None = None
+    error: AdapterError | None = None
+
+
 class HostSystem(Protocol):
-    """A CRM or LMS that staff work in. Reads stream pages; writes are upserts on the key."""
+    """A CRM or LMS that staff work in. Reads stream pages; writes are upserts on the key.
+
+    Writes take an optional `subject`: the host's records the item is about (see `Subject`).
+    A host that cannot link records (the built-in `local`) ignores it.
+    """
 
     name: str
 
@@ -83,11 +122,24 @@ class HostSystem(Protocol):
     def read_records(self, stream: str, external_ids: Sequence[str]) -> Iterator[Page]:
         """The named records of `stream` as they are now (a targeted sync after a webhook)."""
 
-    def upsert_task(self, task: Task, key: str) -> str:
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
         """Create or update the task carrying `key`; return the host's id for it."""
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
         """Create or update the alert carrying `key`; return the host's id for it."""
+
+
+@runtime_checkable
+class BatchWriter(Protocol):
+    """An optional capability of a host: many tasks and alerts written in few requests.
+
+    The outbox checks `isinstance(host, BatchWriter)` and hands such a host the tasks and
+    alerts it leased at once; every other host gets them one by one. Idempotent per item
+    like `upsert_task`; the answer has one result per item, in order, each with the host's
+    id or the typed error that item failed with (a failure of the whole call is raised).
+    """
+
+    def upsert_many(self, items: Sequence[BatchItem]) -> list[UpsertResult]: ...
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from connector.clock import SystemClock
 from connector.errors import AdapterError, RateLimited, Unauthorized
 from connector.services import build_host
 from connector.settings import Settings
+from connector.staff_alerts import watched
 from connector.store.db import Store
 from connector.store.models import SyncCursor
 from connector.sync import Syncer
@@ -45,7 +46,8 @@ def sync(ctx: Ctx, host_name: str | None, full: bool, streams: tuple[str, ...]) 
     if not host.streams():
         click.echo(f"{host.name}: no streams to sync")
         return
-    reports = Syncer(store, settings, host, clock).run(full=full, streams=streams)
+    syncer = Syncer(store, settings, watched(host, store, settings, clock), clock)
+    reports = syncer.run(full=full, streams=streams)
     for report in reports:
         click.echo(report_line(report))
     if any(r.error for r in reports):

@@ -372,9 +372,19 @@ class HostSync(Decision):
     external_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Notify(Decision):
+    """Plumbing, not policy: e-mail one party of a pairing their own link to `form`, after the
+    task asking for it was written to the host (`[notify.smtp]`, connector/notify.py)."""
+
+    kind: ClassVar[str] = "notify"
+    form: str = ""
+    party: str = ""  # mentor | mentee
+
+
 DECISION_TYPES: dict[str, type[Decision]] = {
     cls.kind: cls
-    for cls in (Task, Alert, RecordingAction, PlatformFetch, SubscriptionAction, HostSync)
+    for cls in (Task, Alert, RecordingAction, PlatformFetch, SubscriptionAction, HostSync, Notify)
 }
 
 
@@ -475,6 +485,7 @@ __all__ = [
     "MeetingKind",
     "MeetingSecurityReported",
     "MeetingStarted",
+    "Notify",
     "PairingStatus",
     "PairingStatusChanged",
     "ParticipantJoined",

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from adapters.base import ConnectionCheck, Page, StreamMapping
+from adapters.base import ConnectionCheck, Page, StreamMapping, Subject
 from connector.clock import Clock
 from connector.domain import Alert, Task
 from connector.state import insert_ignore
@@ -43,10 +43,11 @@ class LocalHost:
     def read_records(self, stream: str, external_ids: Sequence[str]) -> Iterator[Page]:
         return iter(())
 
-    def upsert_task(self, task: Task, key: str) -> str:
+    # The subject is ignored: the staff page links items to pairings by the connector's ids.
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
         return self._upsert("task", task, key, due=task.due)
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
         return self._upsert("alert", alert, key, due=None)
 
     def _upsert(self, kind: str, item: Task | Alert, key: str, due: object) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from adapters.base import HostSystem, VideoPlatform
+from adapters.base import BatchItem, BatchWriter, HostSystem, VideoPlatform
 from connector import audit
 from connector.backoff import next_attempt
 from connector.clock import Clock
@@ -30,6 +30,7 @@ from connector.domain import (
     Event,
     HostSync,
     MeetingSecurityReported,
+    Notify,
     ParticipantJoined,
     ParticipantLeft,
     PlatformFetch,
@@ -42,9 +43,12 @@ from connector.domain import (
 from connector.errors import AdapterError, InvalidRequest, RateLimited
 from connector.inbox import Inbox
 from connector.links import with_form_links
+from connector.notify import SmtpNotifier, queue_notices, send_notice
 from connector.settings import Settings
+from connector.staff_alerts import raise_staff_alert
 from connector.store.db import Store
 from connector.store.models import Meeting, OutboxItem, Recording
+from connector.subjects import subject_of
 from connector.subscriptions import build_graph_subscriptions
 
 if TYPE_CHECKING:
@@ -70,14 +74,59 @@ class Outbox:
         self._clock = clock
         self._platforms = dict(platforms or {})
         self._subscriptions = build_graph_subscriptions(store, settings, clock)
+        self._notifier = SmtpNotifier(settings.smtp)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
-        """Deliver the rows that are due; the number attempted."""
+        """Deliver the rows that are due; the number attempted.
+
+        A host that writes in batches (`BatchWriter`) gets the leased tasks and alerts in one
+        call; the other rows, and every row for other hosts, are delivered one by one.
+        """
         claimed = self._claim(limit)
+        writer = self._host if isinstance(self._host, BatchWriter) else None
+        writes: list[tuple[int, Task | Alert]] = []
         for item_id, decision in claimed:
-            self._deliver(item_id, decision)
+            if writer is not None and isinstance(decision, Task | Alert):
+                writes.append((item_id, decision))
+            else:
+                self._deliver(item_id, decision)
+        if writer is not None and writes:
+            self._deliver_batch(writer, writes)
         return len(claimed)
+
+    def _deliver_batch(self, writer: BatchWriter, rows: list[tuple[int, Task | Alert]]) -> None:
+        """Write tasks and alerts through `upsert_many`; settle each row from its result."""
+        ready: list[tuple[int, BatchItem]] = []
+        for item_id, decision in rows:
+            try:
+                ready.append((item_id, self._batch_item(decision)))
+            except Exception as exc:  # the store failed while preparing this row only
+                self._settle_failure(item_id, exc)
+        if not ready:
+            return
+        try:
+            results = writer.upsert_many([item for _, item in ready])
+        except Exception as exc:  # the whole call failed: every row of it did
+            for item_id, _ in ready:
+                self._settle_failure(item_id, exc)
+            return
+        for (item_id, item), result in zip(ready, results, strict=True):
+            if result.error is not None:
+                self._settle_failure(item_id, result.error)
+                continue
+            if isinstance(item.item, Task):  # before settling: a failure here retries the row
+                try:
+                    queue_notices(self._store, self._all_settings, self._clock, item.item)
+                except Exception as exc:
+                    self._settle_failure(item_id, exc)
+                    continue
+            self._delivered(item_id, item.key)
+
+    def _batch_item(self, decision: Task | Alert) -> BatchItem:
+        """What the single-row path sends too: a task with its form links, and the subject."""
+        item = with_form_links(decision, self._all_settings, self._store, self._clock)
+        return BatchItem(item, decision.key, subject_of(self._store, self._host, decision))
 
     def _claim(self, limit: int) -> list[tuple[int, Decision]]:
         now = self._clock.now()
@@ -145,13 +194,12 @@ class Outbox:
     def _deliver(self, item_id: int, decision: Decision) -> None:
         try:
             self._carry_out(decision)
-        except AdapterError as exc:
-            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            self._failed(item_id, exc, retryable=exc.retryable, retry_after=retry_after)
+        except Exception as exc:  # typed errors retry or dead-letter; a bug retries, then dies
+            self._settle_failure(item_id, exc)
             return
-        except Exception as exc:  # a bug or an unknown failure: retry, then dead-letter
-            self._failed(item_id, exc, retryable=True, retry_after=None)
-            return
+        self._delivered(item_id, decision.key)
+
+    def _delivered(self, item_id: int, key: str) -> None:
         with self._store.session() as session:
             session.execute(
                 update(OutboxItem)
@@ -164,15 +212,28 @@ class Outbox:
                     lease_owner=None,
                 )
             )
-        log.info("outbox delivered id=%s key=%s", item_id, decision.key)
+        log.info("outbox delivered id=%s key=%s", item_id, key)
+
+    def _settle_failure(self, item_id: int, exc: Exception) -> None:
+        if not isinstance(exc, AdapterError):  # a bug or an unknown failure
+            self._failed(item_id, exc, retryable=True, retry_after=None)
+            return
+        if exc.alert_staff:  # waiting alone will not fix it: tell admins, once a day
+            settings, name = self._all_settings, self._host.name
+            raise_staff_alert(self._store, settings, self._clock, name, exc)
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        self._failed(item_id, exc, retryable=exc.retryable, retry_after=retry_after)
 
     def _carry_out(self, decision: Decision) -> None:
         match decision:
             case Task():
                 task = with_form_links(decision, self._all_settings, self._store, self._clock)
-                self._host.upsert_task(task, decision.key)
+                subject = subject_of(self._store, self._host, decision)
+                self._host.upsert_task(task, decision.key, subject)
+                queue_notices(self._store, self._all_settings, self._clock, decision)
             case Alert():
-                self._host.upsert_alert(decision, decision.key)
+                subject = subject_of(self._store, self._host, decision)
+                self._host.upsert_alert(decision, decision.key, subject)
             case RecordingAction(action="restrict"):
                 with self._store.session() as session:
                     restrict_recordings(session, decision, self._clock)
@@ -186,6 +247,9 @@ class Outbox:
                 self._subscriptions.carry_out(decision)
             case HostSync():
                 self._host_sync(decision)
+            case Notify():
+                settings = self._all_settings
+                send_notice(self._store, settings, self._clock, decision, self._notifier)
             case _:
                 raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
 

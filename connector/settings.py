@@ -141,6 +141,20 @@ class FormsSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """`[notify.smtp]`: e-mail each party their form link (connector/notify.py)."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    from_address: str | None = None  # required when enabled
+    username: Secret | None = None  # with password: log in (after STARTTLS when it is on)
+    password: Secret | None = None
+    starttls: bool = True
+    timeout: float = 30.0  # seconds, for the connection and each command
+
+
+@dataclass(frozen=True)
 class RuleSettings:
     enabled: bool = True
     params: Any = None  # the rule's own Params dataclass
@@ -162,6 +176,7 @@ class Settings:
     meet: MeetSettings = MeetSettings()
     policy: PolicySettings = PolicySettings()
     forms: FormsSettings = FormsSettings()
+    smtp: SmtpSettings = SmtpSettings()  # [notify.smtp]
     rules: Mapping[str, RuleSettings] = field(default_factory=dict)
     source: str = "embedded default"
 
@@ -314,6 +329,29 @@ class FormsSchema(Section):
         return FormsSettings(**data)
 
 
+class SmtpSchema(Section):
+    target = SmtpSettings
+    enabled = mf.Boolean(truthy={True}, falsy={False})
+    host = mf.String(validate=validate.Regexp(r"^[A-Za-z0-9.:\[\]-]{1,253}\Z"))
+    port = mf.Integer(strict=True, validate=validate.Range(1, 65535))
+    from_address = mf.Email()
+    username = SecretField()
+    password = SecretField()
+    starttls = mf.Boolean(truthy={True}, falsy={False})
+    timeout = mf.Float(validate=validate.Range(1, 300))
+
+    @validates_schema
+    def _complete(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("enabled") and not data.get("from_address"):
+            raise ValidationError("required when enabled = true", "from_address")
+        if bool(data.get("username")) != bool(data.get("password")):
+            raise ValidationError("username and password go together", "password")
+
+
+class NotifySchema(Schema):
+    smtp = mf.Nested(SmtpSchema)
+
+
 class RulesField(mf.Field[dict[str, RuleSettings]]):
     """`[rules.<id>]` tables: a known rule id, `enabled`, and that rule's own parameters."""
 
@@ -383,6 +421,7 @@ class SettingsSchema(Schema):
     video = mf.Nested(VideoSchema)
     policy = mf.Nested(PolicySchema)
     forms = mf.Nested(FormsSchema)
+    notify = mf.Nested(NotifySchema)
     rules = RulesField()
 
 
@@ -426,8 +465,10 @@ def parse_settings(
         ENV.reset(env_token)
         LENIENT.reset(lenient_token)
     video = data.pop("video", {})
+    notify = data.pop("notify", {})
     return Settings(
         **data,
+        smtp=notify.get("smtp", SmtpSettings()),
         zoom=video.get("zoom", ZoomSettings()),
         teams=video.get("teams", TeamsSettings()),
         meet=video.get("meet", MeetSettings()),

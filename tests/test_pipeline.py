@@ -285,10 +285,13 @@ class FlakyHost:
     def check_connection(self) -> Any:
         raise NotImplementedError
 
-    def upsert_task(self, task: Task, key: str) -> str:
+    def streams(self) -> dict[str, Any]:
+        return {}
+
+    def upsert_task(self, task: Task, key: str, subject: Any = None) -> str:
         return self._write(key)
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
+    def upsert_alert(self, alert: Alert, key: str, subject: Any = None) -> str:
         return self._write(key)
 
     def _write(self, key: str) -> str:

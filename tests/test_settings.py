@@ -44,11 +44,14 @@ EXAMPLE_ENV = {  # every variable the example references, with values easy to sp
     "ESPOCRM_HOOK_PAIRING_DELETE": "s3cret-espohook-VALUE-0011",
     "SALESFORCE_CLIENT_SECRET": "s3cret-salesforce-VALUE-0012",
     "SALESFORCE_WEBHOOK_SECRET": "s3cret-salesforce-VALUE-0013",
+    "SMTP_USERNAME": "s3cret-smtp-user-VALUE-0014",  # only in a commented-out line
+    "SMTP_PASSWORD": "s3cret-smtp-VALUE-0015",  # only in a commented-out line
 }
 TABLES = {
     "zoom": "video.zoom",
     "teams": "video.teams",
     "meet": "video.meet",
+    "smtp": "notify.smtp",
 }  # Settings attribute -> its TOML table, where they differ
 NOT_A_SECTION = {"rules", "source", "webhooks"}  # checked rule by rule; no key; per host
 HEADER = re.compile(r"^\[([^\]]+)\]\s*(#.*)?$")

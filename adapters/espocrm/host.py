@@ -6,11 +6,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.base import ConnectionCheck, Page, StreamMapping
+from adapters.base import ConnectionCheck, Page, StreamMapping, Subject
 from adapters.espocrm import streams, writer
 from adapters.espocrm.client import EspoClient
 from adapters.espocrm.mapping import MODIFIED_FIELD, TASK_ENTITY, TASK_FIELDS
-from adapters.espocrm.writer import PairingRef, TaskTarget
+from adapters.espocrm.writer import TaskTarget
 from connector.clock import Clock
 from connector.domain import Alert, Task
 from connector.errors import AdapterError, InvalidRequest, Unauthorized
@@ -19,8 +19,8 @@ from connector.errors import AdapterError, InvalidRequest, Unauthorized
 class EspoCrmHost:
     """A `HostSystem` over one EspoCRM instance and the admin's stream mapping.
 
-    `pairing_ref` turns the connector's pairing id into the pairing's EspoCRM id, so a Task
-    is filed under its CPairing (`parentType`/`parentId`); without it Tasks have no parent.
+    A Task whose `Subject` names the pairing's EspoCRM record is filed under it
+    (`parentType`/`parentId`); without one it has no parent.
     """
 
     name = "espocrm"
@@ -31,14 +31,11 @@ class EspoCrmHost:
         mapping: Mapping[str, StreamMapping],
         target: TaskTarget,
         clock: Clock,
-        *,
-        pairing_ref: PairingRef | None = None,
     ) -> None:
         self._client = client
         self._mapping = dict(mapping)
         self._target = target
         self._clock = clock
-        self.pairing_ref = pairing_ref
 
     def streams(self) -> Mapping[str, StreamMapping]:
         return dict(self._mapping)
@@ -51,11 +48,11 @@ class EspoCrmHost:
             self._client, stream, self._stream(stream), external_ids, self._clock
         )
 
-    def upsert_task(self, task: Task, key: str) -> str:
-        return writer.upsert(self._client, self._target, task, key, self.pairing_ref)
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
+        return writer.upsert(self._client, self._target, task, key, subject)
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
-        return writer.upsert(self._client, self._target, alert, key, self.pairing_ref)
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
+        return writer.upsert(self._client, self._target, alert, key, subject)
 
     def check_connection(self) -> ConnectionCheck:
         """The API key (`GET /App/user`), then every mapped field in the entities' metadata."""

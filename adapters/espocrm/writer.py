@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.base import Subject
 from adapters.espocrm.client import EspoClient, espo_time, record_path, where
 from adapters.espocrm.mapping import ALERT_PRIORITY, NEW_TASK_STATUS, TASK_ENTITY, TASK_PRIORITY
 from connector.domain import Alert, Task
@@ -39,9 +39,6 @@ CONFIDENTIAL_TEXT = (
     "A confidential item needs the safeguarding lead. Its details are on the connector's "
     "staff page for the safeguarding role."
 )
-
-# The connector's pairing id -> the pairing's EspoCRM record id, when the store knows it.
-PairingRef = Callable[[int], str | None]
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def upsert(
     target: TaskTarget,
     item: Task | Alert,
     key: str,
-    pairing_ref: PairingRef | None = None,
+    subject: Subject | None = None,
 ) -> str:
     """Create the Task carrying `key`, or update the one that does; return its id."""
     kept = stored_key(key, confidential=item.confidential)
@@ -82,8 +79,8 @@ def upsert(
         "status": NEW_TASK_STATUS,
         "assignedUserId": target.assigned_user_id,
     }
-    parent = pairing_ref(item.pairing_id) if pairing_ref and item.pairing_id else None
-    if parent:
+    parent = subject.pairing_ref if subject else None
+    if parent:  # filed under its pairing; set on create only, staff may re-file it
         body |= {"parentType": target.pairing_entity, "parentId": parent}
     created = client.send_json("POST", f"/{TASK_ENTITY}", body)
     task_id = created.get("id")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
-from adapters.base import ConnectionCheck, Page, StreamMapping
+from adapters.base import ConnectionCheck, Page, StreamMapping, Subject
 from adapters.hubspot.client import HubSpotClient, SearchThrottle, segment
 from adapters.hubspot.mapping import CONNECTOR_KEY, DEFAULT, TASKS, modified_property
 from adapters.hubspot.streams import StreamReader
-from adapters.hubspot.writer import ContactOf, TaskWrite, TaskWriter
+from adapters.hubspot.writer import TaskWrite, TaskWriter
 from adapters.mapping import check_mapping
 from connector.clock import Clock
 from connector.domain import Alert, Task
@@ -38,7 +38,6 @@ class HubSpotHost:
         *,
         task_write: TaskWrite = "search",
         owner_id: str | None = None,
-        contact_of: ContactOf | None = None,
         result_cap: int | None = None,
     ) -> None:
         self._client = client
@@ -46,13 +45,7 @@ class HubSpotHost:
         self._task_write = task_write
         extra = {} if result_cap is None else {"result_cap": result_cap}
         self._reader = StreamReader(client, self._streams, clock, **extra)
-        self._writer = TaskWriter(
-            client,
-            clock,
-            mode=task_write,
-            owner_id=owner_id,
-            **({} if contact_of is None else {"contact_of": contact_of}),
-        )
+        self._writer = TaskWriter(client, clock, mode=task_write, owner_id=owner_id)
 
     def streams(self) -> Mapping[str, StreamMapping]:
         return self._streams
@@ -63,11 +56,11 @@ class HubSpotHost:
     def read_records(self, stream: str, external_ids: Sequence[str]) -> Iterator[Page]:
         return self._reader.read_records(stream, external_ids)
 
-    def upsert_task(self, task: Task, key: str) -> str:
-        return self._writer.upsert_task(task, key)
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
+        return self._writer.upsert_task(task, key, subject)
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
-        return self._writer.upsert_alert(alert, key)
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
+        return self._writer.upsert_alert(alert, key, subject)
 
     # ------------------------------------------------------------------ check_connection
 

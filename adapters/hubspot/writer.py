@@ -26,13 +26,14 @@ due date); priorities are LOW, MEDIUM, HIGH; the task-to-contact association typ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
+from adapters.base import Subject
 from adapters.hubspot.client import HubSpotClient, segment
 from adapters.hubspot.mapping import CONNECTOR_KEY, TASKS
 from connector.clock import Clock
-from connector.domain import Alert, Decision, Priority, Task
+from connector.domain import Alert, Priority, Task
 from connector.errors import Conflict, Unavailable
 
 TaskWrite = Literal["search", "upsert"]
@@ -46,13 +47,14 @@ PRIORITIES: dict[Priority, str] = {
     Priority.CRITICAL: "HIGH",  # HubSpot has no higher priority; the subject says it
 }
 
-# The contact a decision is about, when the host knows it (the engine's people are synced
-# from contacts, so it can tell); None leaves the task unassociated.
-ContactOf = Callable[[Decision], str | None]
 
+def _contact(subject: Subject | None) -> str | None:
+    """The contact a task is associated with: the mentor's, when the subject names one.
 
-def _nobody(decision: Decision) -> str | None:
-    return None
+    The mentor, as Salesforce's WhoId (adapters/salesforce/writer.py says why); people are
+    synced from contacts, so the ref is a contact id. None leaves the task unassociated.
+    """
+    return subject.mentor_ref if subject else None
 
 
 class TaskWriter:
@@ -65,28 +67,35 @@ class TaskWriter:
         *,
         mode: TaskWrite = "search",
         owner_id: str | None = None,
-        contact_of: ContactOf = _nobody,
     ) -> None:
         self._client = client
         self._clock = clock
         self._mode = mode
         self._owner_id = owner_id
-        self._contact_of = contact_of
 
-    def upsert_task(self, task: Task, key: str) -> str:
-        return self._write(task, key, title=task.title, priority=task.priority, due=task.due)
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
+        return self._write(
+            task, key, _contact(subject), title=task.title, priority=task.priority, due=task.due
+        )
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
         # Alerts are HIGH priority tasks: HubSpot has no separate alert object.
-        return self._write(alert, key, title="Alert: " + alert.title, priority=Priority.HIGH)
+        title = "Alert: " + alert.title
+        return self._write(alert, key, _contact(subject), title=title, priority=Priority.HIGH)
 
     # ------------------------------------------------------------------ the two modes
 
     def _write(
-        self, decision: Task | Alert, key: str, *, title: str, priority: Priority, due: Any = None
+        self,
+        decision: Task | Alert,
+        key: str,
+        contact: str | None,
+        *,
+        title: str,
+        priority: Priority,
+        due: Any = None,
     ) -> str:
         properties = self._properties(decision, key, title, priority, due)
-        contact = self._contact_of(decision)
         if self._mode == "upsert":
             return self._upsert(key, properties, contact)
         existing = self._find(key)

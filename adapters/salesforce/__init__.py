@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
-from adapters.base import ConnectionCheck, Page, StreamMapping
+from adapters.base import BatchItem, ConnectionCheck, Page, StreamMapping, Subject, UpsertResult
 from adapters.salesforce.client import (
     Credentials,
     RequestLimitExceeded,
@@ -18,14 +18,7 @@ from adapters.salesforce.client import (
 )
 from adapters.salesforce.mapping import DEFAULT_MAPPING, modified_field
 from adapters.salesforce.streams import StreamReader
-from adapters.salesforce.writer import (
-    ItemRefs,
-    RefResolver,
-    TaskWriter,
-    UpsertResult,
-    WriterSettings,
-    external_key,
-)
+from adapters.salesforce.writer import TaskWriter, WriterSettings, external_key
 from connector.domain import Alert, Task
 from connector.errors import AdapterError, InvalidRequest, RateLimited, Unauthorized
 
@@ -47,10 +40,6 @@ class SalesforceHost:
         self._reader = StreamReader(client, self._streams)
         self._writer = TaskWriter(client, self._writer_settings)
 
-    def set_refs(self, resolver: RefResolver | None) -> None:
-        """How to find the pairing's and person's records for WhatId/WhoId (optional)."""
-        self._writer.refs = resolver
-
     def streams(self) -> Mapping[str, StreamMapping]:
         return dict(self._streams)
 
@@ -60,13 +49,13 @@ class SalesforceHost:
     def read_records(self, stream: str, external_ids: Sequence[str]) -> Iterator[Page]:
         return self._reader.read_records(stream, external_ids)
 
-    def upsert_task(self, task: Task, key: str) -> str:
-        return self._writer.upsert_task(task, key)
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
+        return self._writer.upsert_task(task, key, subject)
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
-        return self._writer.upsert_alert(alert, key)
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
+        return self._writer.upsert_alert(alert, key, subject)
 
-    def upsert_many(self, items: Sequence[tuple[Task | Alert, str]]) -> list[UpsertResult]:
+    def upsert_many(self, items: Sequence[BatchItem]) -> list[UpsertResult]:
         """Batched write-back: up to 200 items per request, a result (or error) per item."""
         return self._writer.upsert_many(items)
 
@@ -120,7 +109,6 @@ class _NoObject(Exception):
 __all__ = [
     "DEFAULT_MAPPING",
     "Credentials",
-    "ItemRefs",
     "RequestLimitExceeded",
     "SalesforceClient",
     "SalesforceHost",

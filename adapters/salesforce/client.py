@@ -77,6 +77,14 @@ class RequestLimitExceeded(RateLimited):
 
     alert_staff: ClassVar[bool] = True
     code: ClassVar[str] = "REQUEST_LIMIT_EXCEEDED"
+    advice: ClassVar[str] = (
+        "Salesforce's 24-hour API request limit of the org is used up "
+        "(REQUEST_LIMIT_EXCEEDED): the connector sends nothing until its back-off "
+        "([host.salesforce] limit_backoff_seconds) has passed, then retries what waited. "
+        "In Setup > Company Information see API Requests, Last 24 Hours; find which "
+        "integration spends them, ask Salesforce to raise the limit, or lower the "
+        "connector's [host] request_budget or lengthen sync_interval_minutes."
+    )
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ repeat must not reopen a task staff have completed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from adapters.base import BatchItem, Subject, UpsertResult
 from adapters.salesforce.client import SalesforceClient, error_codes
 from adapters.salesforce.mapping import RECORD_ID
 from connector.domain import Alert, Priority, Task
@@ -51,25 +52,8 @@ class WriterSettings:
     owner_id: str | None = None  # User or Queue the items are assigned to; else the run-as user
 
 
-@dataclass(frozen=True)
-class ItemRefs:
-    """The Salesforce records an item is about, when the connector knows them."""
-
-    what_id: str | None = None  # the pairing's record (WhatId, "Related To")
-    who_id: str | None = None  # a person's Contact (WhoId, "Name")
-
-
-# Given an item, the records it is about (the sync engine knows external refs; we do not).
-RefResolver = Callable[[Item], ItemRefs]
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    """One item of `upsert_many()`: the host's id, or the typed error it failed with."""
-
-    key: str
-    host_id: str | None = None
-    error: AdapterError | None = None
+# WhoId takes a Contact or a Lead only; their ids start with these key prefixes.
+WHO_PREFIXES = ("003", "00Q")
 
 
 def external_key(key: str) -> str:
@@ -78,30 +62,25 @@ def external_key(key: str) -> str:
 
 
 class TaskWriter:
-    def __init__(
-        self,
-        client: SalesforceClient,
-        settings: WriterSettings,
-        refs: RefResolver | None = None,
-    ) -> None:
+    def __init__(self, client: SalesforceClient, settings: WriterSettings) -> None:
         self._client = client
         self._settings = settings
-        self.refs = refs
 
-    def upsert_task(self, task: Task, key: str) -> str:
-        return self._upsert("Task", self._fields("Task", task, key), key)
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
+        return self._upsert("Task", self._fields("Task", task, key, subject), key)
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
         obj = self._settings.alert_object
-        return self._upsert(obj, self._fields(obj, alert, key), key)
+        return self._upsert(obj, self._fields(obj, alert, key, subject), key)
 
-    def upsert_many(self, items: Sequence[tuple[Item, str]]) -> list[UpsertResult]:
-        """Every (item, key) upserted, 200 per request and object; results in input order."""
+    def upsert_many(self, items: Sequence[BatchItem]) -> list[UpsertResult]:
+        """Every item upserted, 200 per request and object; results in input order."""
         results: dict[int, UpsertResult] = {}
         by_object: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
-        for index, (item, key) in enumerate(items):
-            obj = self._object(item)
-            by_object.setdefault(obj, []).append((index, key, self._fields(obj, item, key)))
+        for index, one in enumerate(items):
+            obj = self._object(one.item)
+            body = self._fields(obj, one.item, one.key, one.subject)
+            by_object.setdefault(obj, []).append((index, one.key, body))
         for obj, rows in by_object.items():
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
@@ -151,10 +130,10 @@ class TaskWriter:
     def _object(self, item: Item) -> str:
         return self._settings.alert_object if isinstance(item, Alert) else "Task"
 
-    def _fields(self, obj: str, item: Item, key: str) -> dict[str, Any]:
+    def _fields(self, obj: str, item: Item, key: str, subject: Subject | None) -> dict[str, Any]:
         """The fields written for one item (never the External ID: the URL names it)."""
         if obj == "Task":
-            return self._task_fields(item, key)
+            return self._task_fields(item, key, subject or Subject())
         # A custom alert object: the fields the README asks to create on it.
         body: dict[str, Any] = {
             "Name": _clip(item.title, 80),
@@ -166,10 +145,10 @@ class TaskWriter:
             body["OwnerId"] = self._settings.owner_id
         return body
 
-    def _task_fields(self, item: Item, key: str) -> dict[str, Any]:
-        subject = item.title if isinstance(item, Task) else f"Alert: {item.title}"
+    def _task_fields(self, item: Item, key: str, about: Subject) -> dict[str, Any]:
+        title = item.title if isinstance(item, Task) else f"Alert: {item.title}"
         body: dict[str, Any] = {
-            "Subject": _clip(subject, SUBJECT_MAX),
+            "Subject": _clip(title, SUBJECT_MAX),
             "Description": _description(item, key),
             "Priority": PRIORITIES[item.priority],
         }
@@ -177,12 +156,25 @@ class TaskWriter:
             body["ActivityDate"] = item.due.date().isoformat()  # a date: midnight UTC (§1.1)
         if self._settings.owner_id:
             body["OwnerId"] = self._settings.owner_id
-        refs = self.refs(item) if self.refs is not None else ItemRefs()
-        if refs.what_id and RECORD_ID.fullmatch(refs.what_id):
-            body["WhatId"] = refs.what_id
-        if refs.who_id and RECORD_ID.fullmatch(refs.who_id):
-            body["WhoId"] = refs.who_id
-        return body
+        return body | _related(about)
+
+
+def _related(subject: Subject) -> dict[str, str]:
+    """WhatId ("Related To") is the pairing's record; WhoId ("Name") the mentor's Contact.
+
+    The mentor, not the mentee: Task takes one WhoId, and the mentor is the program's
+    volunteer whose vetting, conduct and sessions the rules judge and whom the coordinator
+    follows up with; the mentee (often a young person) is reached through the pairing, which
+    WhatId already links. A ref that is not a record id, or a WhoId that is not a Contact or
+    Lead, is left out rather than refused by Salesforce.
+    """
+    related: dict[str, str] = {}
+    if subject.pairing_ref and RECORD_ID.fullmatch(subject.pairing_ref):
+        related["WhatId"] = subject.pairing_ref
+    who = subject.mentor_ref
+    if who and RECORD_ID.fullmatch(who) and who.startswith(WHO_PREFIXES):
+        related["WhoId"] = who
+    return related
 
 
 def _description(item: Item, key: str) -> str:

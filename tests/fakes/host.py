@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.base import ConnectionCheck, HostRecord, Page, StreamMapping
+from adapters.base import ConnectionCheck, HostRecord, Page, StreamMapping, Subject
 from adapters.paging import Pager
 from connector.clock import Clock
 from connector.domain import Alert, Task
@@ -31,6 +31,7 @@ class FakeHost:
     targeted: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     loop_after_pages: int | None = None  # hand back the first page token again after this
     written: dict[str, tuple[str, Task | Alert]] = field(default_factory=dict)
+    subjects: dict[str, Subject | None] = field(default_factory=dict)  # by key, as written
 
     # ------------------------------------------------------------------ what a test does
 
@@ -95,10 +96,12 @@ class FakeHost:
             self.requests += 1
             yield Page(records[start : start + self.page_size])
 
-    def upsert_task(self, task: Task, key: str) -> str:
+    def upsert_task(self, task: Task, key: str, subject: Subject | None = None) -> str:
         self.written[key] = ("task", task)
+        self.subjects[key] = subject
         return key
 
-    def upsert_alert(self, alert: Alert, key: str) -> str:
+    def upsert_alert(self, alert: Alert, key: str, subject: Subject | None = None) -> str:
         self.written[key] = ("alert", alert)
+        self.subjects[key] = subject
         return key

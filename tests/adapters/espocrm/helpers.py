@@ -37,13 +37,11 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def make_host(
-    clock: FrozenClock | None = None, *, pairing_ref: Callable[[int], str | None] | None = None
-) -> EspoCrmHost:
+def make_host(clock: FrozenClock | None = None) -> EspoCrmHost:
     clock = clock or FrozenClock(NOW)
     client = EspoClient(BASE, API_KEY, clock=clock)
     target = TaskTarget("cConnectorKey", ASSIGNEE, "CPairing")
-    return EspoCrmHost(client, DEFAULT_STREAMS, target, clock, pairing_ref=pairing_ref)
+    return EspoCrmHost(client, DEFAULT_STREAMS, target, clock)
 
 
 def query(request: requests.PreparedRequest) -> list[tuple[str, str]]:

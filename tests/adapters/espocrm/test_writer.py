@@ -21,6 +21,7 @@ import pytest
 import responses
 from responses import matchers
 
+from adapters.base import Subject
 from adapters.espocrm.writer import CONFIDENTIAL_NAME, stored_key
 from connector.domain import Alert, Priority, Task
 from connector.errors import Conflict, InvalidRequest
@@ -75,8 +76,8 @@ def sent(api: responses.RequestsMock, index: int) -> dict[str, Any]:
 def test_the_first_write_creates_the_task_with_its_key(api: responses.RequestsMock) -> None:
     expect_lookup(api, KEY, [])
     api.post(f"{API}/Task", json=CREATED)
-    host = make_host(pairing_ref=lambda pairing_id: "6741f4b0a9e3c2f18")
-    assert host.upsert_task(TASK, KEY) == "6b01c9249ab9a28fb"
+    subject = Subject(pairing_ref="6741f4b0a9e3c2f18", mentor_ref="6741f0aa0000mentor")
+    assert make_host().upsert_task(TASK, KEY, subject) == "6b01c9249ab9a28fb"
     body = sent(api, 1)
     assert body == {
         "name": "Follow up: mentor vetting incomplete",

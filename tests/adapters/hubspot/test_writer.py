@@ -18,6 +18,7 @@ import pytest
 import responses
 from responses import matchers
 
+from adapters.base import Subject
 from connector.domain import Alert, Priority, Task
 from connector.errors import Conflict
 from tests.adapters.hubspot.support import BASE, NOW, make_host, ms
@@ -34,6 +35,8 @@ TASK = Task(
     priority=Priority.NORMAL,
     due=DUE,
 )
+# The task is associated with the mentor's contact (the subject's mentor_ref).
+MENTOR_101 = Subject(pairing_ref="31337", mentor_ref="101", mentee_ref="102")
 SEARCH = f"{BASE}/crm/v3/objects/tasks/search"
 TASKS = f"{BASE}/crm/v3/objects/tasks"
 FIND = {
@@ -83,7 +86,7 @@ def test_search_mode_creates_the_task_once_and_then_leaves_it_alone() -> None:
 
 
 def test_search_mode_associates_the_contact_and_assigns_the_owner() -> None:
-    host = make_host(owner_id="31415", contact_of=lambda decision: "101")
+    host = make_host(owner_id="31415")
     expected = {
         "properties": {**PROPERTIES, "hubspot_owner_id": "31415"},
         "associations": [{"to": {"id": "101"}, "types": TO_CONTACT}],
@@ -93,7 +96,7 @@ def test_search_mode_associates_the_contact_and_assigns_the_owner() -> None:
         rsps.post(
             TASKS, status=201, json={"id": "9002"}, match=[matchers.json_params_matcher(expected)]
         )
-        assert host.upsert_task(TASK, KEY) == "9002"
+        assert host.upsert_task(TASK, KEY, MENTOR_101) == "9002"
 
 
 def test_two_tasks_with_one_key_are_a_conflict() -> None:
@@ -150,25 +153,25 @@ def expect_read_back(rsps: responses.RequestsMock, status: str | None, contacts:
 
 
 def test_upsert_mode_writes_one_task_and_a_repeat_does_not_reopen_it() -> None:
-    host = make_host(task_write="upsert", contact_of=lambda decision: "101")
+    host = make_host(task_write="upsert")
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         expect_upsert(rsps, new=True)
         expect_follow_ups(rsps)
-        assert host.upsert_task(TASK, KEY) == "9003"
+        assert host.upsert_task(TASK, KEY, MENTOR_101) == "9003"
     # Staff completed the task; the same decision comes again: no status, no association.
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         expect_upsert(rsps, new=False)
         expect_read_back(rsps, "COMPLETED", ["101"])
-        assert host.upsert_task(TASK, KEY) == "9003"
+        assert host.upsert_task(TASK, KEY, MENTOR_101) == "9003"
 
 
 def test_upsert_mode_repeat_completes_the_follow_ups_a_failed_attempt_left_out() -> None:
-    host = make_host(task_write="upsert", contact_of=lambda decision: "101")
+    host = make_host(task_write="upsert")
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         expect_upsert(rsps, new=False)  # created last time, which failed before its status
         expect_read_back(rsps, None, [])
         expect_follow_ups(rsps)
-        assert host.upsert_task(TASK, KEY) == "9003"
+        assert host.upsert_task(TASK, KEY, MENTOR_101) == "9003"
 
 
 def test_an_alert_is_a_high_priority_task_due_now_and_a_confidential_one_keeps_its_reason() -> None:

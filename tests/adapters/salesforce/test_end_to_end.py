@@ -30,7 +30,7 @@ from connector.settings import Settings
 from connector.store.db import Store
 from connector.store.models import OutboxItem, Pairing, Person
 from connector.sync import Syncer
-from tests.adapters.salesforce.sf_helpers import API, fixture, make_host, token
+from tests.adapters.salesforce.sf_helpers import API, make_host, token
 
 MAYA, ELI, PAIR = "0035g00000MayaAAAB", "0035g00000EliAAAAB", "a015g00000PairAAAB"
 EMPTY = {"totalSize": 0, "done": True, "records": []}
@@ -168,18 +168,21 @@ def test_a_mentor_suspended_in_salesforce_gets_an_alert_task_written_back(
             mentor = session.scalars(select(Person).where(Person.external_ref == MAYA)).one()
             pair = session.scalars(select(Pairing).where(Pairing.external_ref == PAIR)).one()
         key = f"suspension:pairing:{pair.id}:person:{mentor.id}"
+        # The outbox writes what it leased in one sObject Collections upsert (a BatchWriter).
         write = mock.patch(
-            f"{API}/sobjects/Task/Connector_Key__c/{external_key(key)}",
-            json=fixture("upsert__created"),
-            status=201,
+            f"{API}/composite/sobjects/Task/Connector_Key__c",
+            json=[{"id": "00T5g00000Aa01AAAA", "success": True, "errors": [], "created": True}],
         )
         drain(store, settings, host, clock)
         drain(store, settings, host, clock)  # nothing left: no second write
         assert write.call_count == 1
-        body = json.loads(mock.calls[-1].request.body)
+        [body] = json.loads(mock.calls[-1].request.body)["records"]
+    assert body["Connector_Key__c"] == external_key(key)
     assert body["Subject"].startswith("Alert: ") and "suspended" in body["Subject"]
     assert body["Priority"] == "High"
     assert f"Connector key: {key}" in body["Description"]
+    # Filed under the synced pairing (WhatId) and its mentor's Contact (WhoId).
+    assert (body["WhatId"], body["WhoId"]) == (PAIR, MAYA)
     # An unexpected request would fail in the outbox, not here: so nothing else is pending.
     assert outbox(store) == [(key, "done")]
 

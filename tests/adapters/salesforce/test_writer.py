@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from responses import matchers
 
-from adapters.salesforce import ItemRefs, WriterSettings, external_key
+from adapters.base import BatchItem, Subject
+from adapters.salesforce import WriterSettings, external_key
 from connector.domain import Alert, Priority, Task
 from connector.errors import Conflict, InvalidRequest, Unavailable
 from tests.adapters.salesforce.sf_helpers import API, fixture, make_host, strict_mock, token
@@ -109,19 +110,46 @@ def test_a_key_matching_several_tasks_is_a_conflict() -> None:
     assert caught.value.retryable is False
 
 
-def test_an_alert_is_a_high_priority_task_related_to_the_pairing() -> None:
+PAIR = "a015g00000PairAAAB"
+MENTOR = "0035g00000MentrAAA"  # a Contact: key prefix 003
+MENTEE = "0035g00000MenteAAA"
+
+
+def test_an_alert_is_a_high_priority_task_related_to_the_pairing_and_its_mentor() -> None:
     host = make_host()
-    host.set_refs(lambda item: ItemRefs(what_id="a015g00000PairAAAB", who_id="not an id"))
     url = f"{API}/sobjects/Task/Connector_Key__c/{external_key(ALERT.key)}"
     with strict_mock() as mock:
         token(mock)
         mock.patch(url, json=fixture("upsert__created"), status=201)
-        host.upsert_alert(ALERT, ALERT.key)
+        host.upsert_alert(ALERT, ALERT.key, Subject(PAIR, MENTOR, MENTEE))
         body = sent_json(mock, 1)
     assert body["Subject"] == "Alert: Pairing activated with an unvetted mentor"
     assert body["Priority"] == "High"
-    assert body["WhatId"] == "a015g00000PairAAAB"
-    assert "WhoId" not in body  # a ref that is not a record id is left out
+    # WhatId: the pairing; WhoId: the mentor's Contact (one WhoId only; the mentee is
+    # reached through the pairing).
+    assert (body["WhatId"], body["WhoId"]) == (PAIR, MENTOR)
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        (None, {}),
+        (Subject(PAIR), {"WhatId": PAIR}),
+        (Subject(None, MENTOR, MENTEE), {"WhoId": MENTOR}),
+        (Subject("not an id", "not an id"), {}),  # not record ids: left out
+        (Subject(PAIR, "a015g00000NotACont"), {"WhatId": PAIR}),  # WhoId takes Contact/Lead
+        (Subject(PAIR, "00Q5g00000LeadAAAA"), {"WhatId": PAIR, "WhoId": "00Q5g00000LeadAAAA"}),
+    ],
+)
+def test_what_and_who_come_from_the_subject(
+    subject: Subject | None, expected: dict[str, str]
+) -> None:
+    with strict_mock() as mock:
+        token(mock)
+        mock.patch(TASK_URL, json=fixture("upsert__created"), status=201)
+        make_host().upsert_task(TASK, KEY, subject)
+        body = sent_json(mock, 1)
+    assert {k: v for k, v in body.items() if k in ("WhatId", "WhoId")} == expected
 
 
 def test_alerts_can_go_to_their_own_object() -> None:
@@ -156,7 +184,8 @@ def test_a_confidential_items_reason_stays_in_the_connector() -> None:
 
 def test_upsert_many_sends_collections_and_answers_per_item() -> None:
     items = [
-        (Task(key=f"k{i}", rule_id="r", reason="why", title=f"task {i}"), f"k{i}") for i in range(4)
+        BatchItem(Task(key=f"k{i}", rule_id="r", reason="why", title=f"task {i}"), f"k{i}")
+        for i in range(4)
     ]
     with strict_mock() as mock:
         token(mock)
@@ -178,7 +207,9 @@ def test_upsert_many_sends_collections_and_answers_per_item() -> None:
 
 
 def test_upsert_many_sends_at_most_200_records_a_request() -> None:
-    items = [(Task(key=f"k{i}", rule_id="r", reason="", title="t"), f"k{i}") for i in range(201)]
+    items = [
+        BatchItem(Task(key=f"k{i}", rule_id="r", reason="", title="t"), f"k{i}") for i in range(201)
+    ]
     ok = {"id": "00T5g00000Aa01AAAA", "success": True, "errors": [], "created": True}
     with strict_mock() as mock:
         token(mock)
