@@ -12,12 +12,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, post_load, validate
+from marshmallow import Schema, ValidationError, post_load, validate, validates_schema
 from marshmallow import fields as mf
 
-from adapters.base import StreamMapping
+from adapters.base import STREAMS, StreamMapping
+from adapters.mapping import check_mapping
 
 ENV: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("env")
 LENIENT: contextvars.ContextVar[bool] = contextvars.ContextVar("lenient", default=False)
@@ -92,3 +93,47 @@ def merge_mapping(default: StreamMapping, written: Mapping[str, Any]) -> StreamM
         values={**default.values, **written.get("values", {})},
         modified_field=written.get("modified_field", default.modified_field),
     )
+
+
+class HostOptionsSection(Section):
+    """`[host.<name>]` of a vendor host: its own keys (declared by the subclass), plus the
+    streams it syncs and the admin's mapping of each, merged over the adapter's default.
+
+    The loaded settings get `synced_streams` (in `STREAMS` order) and `streams`, the merged
+    mapping of every stream (a host reads only the synced ones); every mapping problem is a
+    settings error.
+    """
+
+    default_streams: ClassVar[Mapping[str, StreamMapping]]
+
+    synced_streams = mf.List(mf.String(validate=validate.OneOf(STREAMS)))
+    streams = mf.Dict(
+        keys=mf.String(validate=validate.OneOf(STREAMS)), values=mf.Nested(StreamMappingSchema)
+    )
+
+    def mapping_problems(self, stream: str, mapping: StreamMapping) -> list[str]:
+        """What is wrong with one merged mapping; a host may check more (e.g. SOQL names)."""
+        return check_mapping(stream, mapping)
+
+    @validates_schema
+    def _mappings_sound(self, data: dict[str, Any], **_: Any) -> None:
+        problems = [
+            problem
+            for stream, mapping in self._merged(data.get("streams", {})).items()
+            for problem in self.mapping_problems(stream, mapping)
+        ]
+        if problems:
+            raise ValidationError(problems, "streams")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        merged = self._merged(data.pop("streams", {}))
+        chosen = set(data.pop("synced_streams", STREAMS))
+        synced = tuple(s for s in STREAMS if s in chosen)
+        return self.target(**data, synced_streams=synced, streams=merged)
+
+    def _merged(self, written: Mapping[str, Mapping[str, Any]]) -> dict[str, StreamMapping]:
+        return {
+            stream: merge_mapping(default, written.get(stream, {}))
+            for stream, default in self.default_streams.items()
+        }

@@ -11,16 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from marshmallow import ValidationError, fields, post_load, validate, validates
+from marshmallow import fields, validate
 
 from adapters.base import STREAMS, StreamMapping
 from adapters.espocrm.client import DEFAULT_TIMEOUT
 from adapters.espocrm.mapping import DEFAULT_STREAMS, DEFAULT_TASK_KEY_FIELD
-from adapters.mapping import check_mapping
 from connector.clock import Clock
-from connector.config_fields import Secret, SecretField, Section, StreamMappingSchema, merge_mapping
+from connector.config_fields import HostOptionsSection, Secret, SecretField, Section
 
 if TYPE_CHECKING:
     from adapters.espocrm import EspoCrmHost
@@ -57,35 +56,14 @@ class EspoCrmWebhookSettings:
     hooks: Mapping[str, EspoCrmHook] = field(default_factory=dict)  # by webhook id
 
 
-class HostOptionsSchema(Section):
+class HostOptionsSchema(HostOptionsSection):
     target = EspoCrmSettings
+    default_streams = DEFAULT_STREAMS
     base_url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     api_key = SecretField(required=True)
     assigned_user_id = fields.String(required=True, validate=validate.Regexp(WEBHOOK_ID))
     task_key_field = fields.String(validate=validate.Regexp(FIELD_NAME))
     timeout_seconds = fields.Float(validate=validate.Range(1, 300))
-    synced_streams = fields.List(fields.String(validate=validate.OneOf(STREAMS)))
-    streams = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(STREAMS)),
-        values=fields.Nested(StreamMappingSchema),
-    )
-
-    @validates("streams")
-    def _mappings_sound(self, value: dict[str, Any], **_: Any) -> None:
-        problems = [
-            problem
-            for stream, written in value.items()
-            for problem in check_mapping(stream, merge_mapping(DEFAULT_STREAMS[stream], written))
-        ]
-        if problems:
-            raise ValidationError(problems)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Any:
-        written = data.pop("streams", {})
-        synced = tuple(dict.fromkeys(data.pop("synced_streams", STREAMS)))
-        streams = {s: merge_mapping(DEFAULT_STREAMS[s], written.get(s, {})) for s in STREAMS}
-        return EspoCrmSettings(**data, synced_streams=synced, streams=streams)
 
 
 class HookSchema(Section):

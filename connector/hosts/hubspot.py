@@ -12,14 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates
+from marshmallow import ValidationError, fields, validate, validates
 
 from adapters.base import STREAMS, StreamMapping
 from adapters.hubspot.client import API_URL, SEARCH_PER_SECOND
 from adapters.hubspot.mapping import DEFAULT
-from adapters.mapping import check_mapping
 from connector.clock import Clock
-from connector.config_fields import Secret, SecretField, Section, StreamMappingSchema, merge_mapping
+from connector.config_fields import HostOptionsSection, Secret, SecretField, Section
 
 if TYPE_CHECKING:
     from adapters.hubspot import HubSpotHost
@@ -51,35 +50,14 @@ class HubSpotWebhookSettings:
     object_type_ids: Mapping[str, str] = field(default_factory=dict)
 
 
-class HostOptionsSchema(Section):
+class HostOptionsSchema(HostOptionsSection):
     target = HubSpotSettings
+    default_streams = DEFAULT
     access_token = SecretField(required=True)
     base_url = fields.Url(require_tld=False, schemes={"http", "https"})
     task_write = fields.String(validate=validate.OneOf(TASK_WRITES))
     owner_id = fields.String(validate=validate.Regexp(r"^[0-9]{0,20}$"))
     search_requests_per_second = fields.Float(validate=validate.Range(0.1, 10))
-    synced_streams = fields.List(fields.String(validate=validate.OneOf(STREAMS)))
-    streams = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(STREAMS)),
-        values=fields.Nested(StreamMappingSchema),
-    )
-
-    @validates("streams")
-    def _mappings_sound(self, value: dict[str, Any], **_: Any) -> None:
-        problems = [
-            problem
-            for stream, written in value.items()
-            for problem in check_mapping(stream, merge_mapping(DEFAULT[stream], written))
-        ]
-        if problems:
-            raise ValidationError(problems)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Any:
-        written = data.pop("streams", {})
-        synced = tuple(dict.fromkeys(data.pop("synced_streams", STREAMS)))
-        streams = {s: merge_mapping(DEFAULT[s], written.get(s, {})) for s in STREAMS}
-        return HubSpotSettings(**data, synced_streams=synced, streams=streams)
 
 
 class WebhookSchema(Section):

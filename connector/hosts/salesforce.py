@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from adapters.base import STREAMS, StreamMapping
 from adapters.mapping import check_mapping
@@ -29,7 +29,7 @@ from adapters.salesforce.mapping import (
     identifier_problems,
 )
 from connector.clock import Clock
-from connector.config_fields import Secret, SecretField, Section, StreamMappingSchema, merge_mapping
+from connector.config_fields import HostOptionsSection, Secret, SecretField, Section
 
 # A My Domain host without `.salesforce.com`: `acme.my`, `acme--uat.sandbox.my`.
 DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9-]{1,63}){0,4}")
@@ -57,14 +57,15 @@ class SalesforceSettings:
     task_key_field: str = "Connector_Key__c"
     alert_object: str = "Task"
     owner_id: str | None = None
-    sync_streams: tuple[str, ...] = STREAMS
+    synced_streams: tuple[str, ...] = STREAMS
     streams: Mapping[str, StreamMapping] = field(default_factory=lambda: dict(DEFAULT_MAPPING))
 
 
-class HostOptionsSchema(Section):
+class HostOptionsSchema(HostOptionsSection):
     """`[host.salesforce]`, with its `[host.salesforce.streams.<stream>]` tables."""
 
     target = SalesforceSettings
+    default_streams = DEFAULT_MAPPING
     domain = fields.String(required=True, validate=_whole(DOMAIN))
     auth = fields.String(validate=validate.OneOf(("client_credentials", "jwt")))
     client_id = fields.String(required=True, validate=validate.Length(1, 255))
@@ -78,11 +79,6 @@ class HostOptionsSchema(Section):
     task_key_field = fields.String(validate=_whole(IDENTIFIER))
     alert_object = fields.String(validate=_whole(IDENTIFIER))
     owner_id = fields.String(validate=_whole(RECORD_ID))
-    sync_streams = fields.List(fields.String(validate=validate.OneOf(STREAMS)))
-    streams = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(STREAMS)),
-        values=fields.Nested(StreamMappingSchema),
-    )
 
     @validates_schema
     def _auth_complete(self, data: dict[str, Any], **_: Any) -> None:
@@ -101,27 +97,8 @@ class HostOptionsSchema(Section):
         if API_VERSION.fullmatch(version) and int(version[:-2]) < MIN_API_VERSION:
             raise ValidationError(f"must be {MIN_API_VERSION}.0 or newer", "api_version")
 
-    @validates_schema
-    def _mapping_sound(self, data: dict[str, Any], **_: Any) -> None:
-        problems: list[str] = []
-        for stream, mapping in _merged(data.get("streams", {})).items():
-            problems += identifier_problems(stream, mapping) + check_mapping(stream, mapping)
-        if problems:
-            raise ValidationError(problems, "streams")
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Any:
-        merged = _merged(data.pop("streams", {}))
-        chosen = tuple(data.pop("sync_streams", STREAMS))
-        streams = {name: merged[name] for name in STREAMS if name in chosen}
-        return SalesforceSettings(**data, sync_streams=chosen, streams=streams)
-
-
-def _merged(written: Mapping[str, Mapping[str, Any]]) -> dict[str, StreamMapping]:
-    return {
-        stream: merge_mapping(default, written.get(stream, {}))
-        for stream, default in DEFAULT_MAPPING.items()
-    }
+    def mapping_problems(self, stream: str, mapping: StreamMapping) -> list[str]:
+        return identifier_problems(stream, mapping) + check_mapping(stream, mapping)
 
 
 @dataclass(frozen=True)
@@ -149,7 +126,8 @@ def receiver(settings: Any, clock: Clock) -> Any:
 
     hooks = settings.webhooks.get("salesforce") or SalesforceWebhookSettings()
     chosen = settings.host.adapter == "salesforce" and settings.host.options is not None
-    streams = settings.host.options.streams if chosen else DEFAULT_MAPPING
+    options = settings.host.options
+    streams = {s: options.streams[s] for s in options.synced_streams} if chosen else DEFAULT_MAPPING
     return SalesforceReceiver(
         hooks.organization_id,
         hooks.shared_secret.reveal() if hooks.shared_secret else None,
@@ -179,4 +157,5 @@ def build(settings: Any, clock: Clock) -> Any:
         clock=clock,
     )
     writer = WriterSettings(options.task_key_field, options.alert_object, options.owner_id)
-    return SalesforceHost(client, options.streams, writer)
+    synced = {s: options.streams[s] for s in options.synced_streams}
+    return SalesforceHost(client, synced, writer)

@@ -86,17 +86,22 @@ def test_the_example_builds_the_host_and_the_receiver() -> None:
 
 def test_an_admin_maps_only_what_differs() -> None:
     options = MINIMAL | {
-        "sync_streams": ["people", "pairings"],
+        "synced_streams": ["people", "pairings"],
         "streams": {
             "pairings": {"object": "Match__c", "fields": {"mentor": "Big__c", "ended_on": ""}},
         },
     }
-    streams = load(options).host.options.streams
-    assert set(streams) == {"people", "pairings"}
+    loaded = load(options).host.options
+    streams = loaded.streams
+    assert loaded.synced_streams == ("people", "pairings")
     assert streams["pairings"].object == "Match__c"
     assert streams["pairings"].fields["mentor"] == "Big__c"
     assert streams["pairings"].fields["mentee"] == "Mentee__c"
     assert "ended_on" not in streams["pairings"].fields
+    settings = load(options)
+    assert set(salesforce.build(settings, FrozenClock(START)).streams()) == {"people", "pairings"}
+    receiver = salesforce.receiver(settings, FrozenClock(START))
+    assert set(receiver.handled_events) == {"Contact", "Match__c"}
 
 
 @pytest.mark.parametrize(
