@@ -80,14 +80,18 @@ def check_config(ctx: Ctx) -> None:
 @main.command("check-connection")
 @pass_ctx
 def check_connection(ctx: Ctx) -> None:
-    """Try the configured host system and report a stable code, then its synced streams."""
-    from connector.cli_sync import connection_report
+    """Try the host system and every video platform with API credentials; a stable code each
+    (`ok`, `cannot_connect`, `unauthorized`, `missing_field`, ...), then the synced streams."""
+    from connector.cli_sync import connection_report, platform_reports
 
     result, streams = connection_report(ctx.settings, ctx.store())
     click.echo(f"{ctx.settings.host.adapter}: {result.code} {result.message}".rstrip())
     for line in streams:
         click.echo(line)
-    if not result.ok:
+    platforms = platform_reports(ctx.settings)
+    for name, check in platforms:
+        click.echo(f"{name}: {check.code} {check.message}".rstrip())
+    if not result.ok or not all(check.ok for _, check in platforms):
         sys.exit(1)
 
 

@@ -85,6 +85,19 @@ def connection_report(settings: Settings, store: Store) -> tuple[ConnectionCheck
     return result, [f"{host.name}: {line}" for line in _stream_lines(host, store)]
 
 
+def platform_reports(settings: Settings) -> list[tuple[str, ConnectionCheck]]:
+    """Each video platform with API credentials, tried: webhooks alone need no check here."""
+    from connector.platforms import build_platforms
+
+    reports = []
+    for name, platform in sorted(build_platforms(settings, SystemClock()).items()):
+        try:
+            reports.append((name, platform.check_connection()))
+        except AdapterError as exc:  # a platform that raises instead of reporting
+            reports.append((name, ConnectionCheck(False, _code(exc), type(exc).__name__)))
+    return reports
+
+
 def _code(exc: AdapterError) -> str:
     if isinstance(exc, Unauthorized):
         return "unauthorized"

@@ -7,7 +7,7 @@ Specifications, each on SQLite and PostgreSQL where a store is involved:
   `serve` refuses an out-of-date schema before any server starts, saying what to run;
 - `events` and `outbox` show rows, and `replay`/`retry` queue them again (audited) without
   ever repeating a decision; an unknown row id fails clearly and changes nothing;
-- `check-connection` reports the `local` host;
+- `check-connection` reports the `local` host and each video platform with API credentials;
 - `python -m connector` is the same command line as the console script.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
@@ -488,6 +489,24 @@ def test_check_connection_to_the_local_host(config: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("local: ok")
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_check_connection_tries_each_video_platform_with_credentials(config: Path) -> None:
+    with config.open("a", encoding="utf-8") as file:
+        file.write('account_id = "acct-1"\nclient_id = "client-1"\nclient_secret = "env:T_ZOOM"\n')
+    responses.post(
+        "https://zoom.us/oauth/token",
+        status=401,
+        json={"reason": "Invalid client_id or client_secret", "error": "invalid_client"},
+    )
+
+    result = cli(config, "check-connection")
+
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("local: ok")
+    assert lines[-1].startswith("zoom: unauthorized")
 
 
 def test_commands_that_need_the_store_refuse_an_unmigrated_database(
