@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from adapters.base import VideoPlatform
 from connector.clock import Clock
 from connector.domain import Decision, Event, MeetingEnded, PlatformFetch, SubscriptionLifecycle
-from connector.settings import MeetSettings, Settings
+from connector.settings import Settings
+from connector.video_settings import MeetSettings
 
 if TYPE_CHECKING:  # imported when configured only: google-auth is not loaded otherwise
     from adapters.meet import DirectoryClient, MeetClient

@@ -21,6 +21,7 @@ from marshmallow import fields as mf
 
 from connector.config_fields import ENV, LENIENT, Secret, SecretField, Section
 from connector.hosts import HostSchema, HostSettings, WebhooksSchema
+from connector.video_settings import MeetSettings, TeamsSettings, VideoSchema, ZoomSettings
 from rules import RULES_BY_ID
 
 
@@ -83,49 +84,6 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
-class ZoomSettings:
-    webhook_secret: Secret | None = None
-    timestamp_tolerance_seconds: int = 300
-    # The REST API, through a Server-to-Server OAuth app; all three or none.
-    account_id: str | None = None
-    client_id: str | None = None
-    client_secret: Secret | None = None
-
-
-@dataclass(frozen=True)
-class TeamsSettings:
-    # The secret every Graph change notification carries back; fixed when subscribing.
-    client_state: Secret | None = None
-    # The Entra app registration (application permissions) Graph is read with: all or none.
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: Secret | None = None
-    # Whose meetings are read back when a join URL does not name its organizer.
-    organizer: str | None = None
-    # Graph subscriptions: the lifetime asked for (call records allow 4230 minutes), how long
-    # before expiry the scheduler renews one, and how often it looks.
-    subscription_minutes: int = 4230
-    renew_before_minutes: int = 720
-    renew_check_minutes: int = 15
-
-
-@dataclass(frozen=True)
-class MeetSettings:
-    # Pub/Sub push authentication: the audience set on the push subscription and the
-    # service account its OIDC token is issued for. Both, or Meet deliveries are refused.
-    push_audience: str | None = None
-    push_service_account: str | None = None
-    # Reading the Meet REST API: a service-account key file with domain-wide delegation and
-    # the Workspace user it acts as. Without them, events that need details are retried.
-    credentials_file: str | None = None
-    impersonate: str | None = None
-    # Who a signed-in participant is: Meet names them `users/{id}`, and people are matched by
-    # e-mail, so their primary address is read from the Admin SDK Directory API (same key;
-    # `impersonate` must be an admin who can read users). Off: no Meet participant has one.
-    directory_lookup: bool = True
-
-
-@dataclass(frozen=True)
 class PolicySettings:
     policy_version: str = "2025-01"
     approved_platforms: tuple[str, ...] = ("zoom", "teams", "meet")
@@ -171,9 +129,9 @@ class Settings:
     scheduler: SchedulerSettings = SchedulerSettings()
     host: HostSettings = field(default_factory=HostSettings)
     webhooks: Mapping[str, Any] = field(default_factory=dict)  # by host, [webhooks.<host>]
-    zoom: ZoomSettings = ZoomSettings()
-    teams: TeamsSettings = TeamsSettings()
-    meet: MeetSettings = MeetSettings()
+    zoom: ZoomSettings = field(default_factory=ZoomSettings)
+    teams: TeamsSettings = field(default_factory=TeamsSettings)
+    meet: MeetSettings = field(default_factory=MeetSettings)
     policy: PolicySettings = PolicySettings()
     forms: FormsSettings = FormsSettings()
     smtp: SmtpSettings = SmtpSettings()  # [notify.smtp]
@@ -244,56 +202,6 @@ class SchedulerSchema(Section):
     target = SchedulerSettings
     enabled = mf.Boolean(truthy={True}, falsy={False})
     checks_at_hour = mf.Integer(strict=True, validate=validate.Range(0, 23))
-
-
-class ZoomSchema(Section):
-    target = ZoomSettings
-    webhook_secret = SecretField()
-    timestamp_tolerance_seconds = mf.Integer(strict=True, validate=validate.Range(30, 3600))
-    account_id = mf.String(validate=validate.Length(1, 128))
-    client_id = mf.String(validate=validate.Length(1, 128))
-    client_secret = SecretField()
-
-    @validates_schema
-    def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:
-        keys = ("account_id", "client_id", "client_secret")
-        missing = [k for k in keys if not data.get(k)]
-        if 0 < len(missing) < len(keys):
-            raise ValidationError("account_id, client_id and client_secret go together", missing[0])
-
-
-class TeamsSchema(Section):
-    target = TeamsSettings
-    client_state = SecretField()
-    tenant_id = mf.String(validate=validate.Length(1, 128))
-    client_id = mf.String(validate=validate.Length(1, 128))
-    client_secret = SecretField()
-    organizer = mf.String(validate=validate.Length(1, 255))
-    subscription_minutes = mf.Integer(strict=True, validate=validate.Range(45, 4230))
-    renew_before_minutes = mf.Integer(strict=True, validate=validate.Range(5, 4200))
-    renew_check_minutes = mf.Integer(strict=True, validate=validate.Range(1, 720))
-
-    @validates_schema
-    def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:
-        keys = ("tenant_id", "client_id", "client_secret")
-        missing = [k for k in keys if not data.get(k)]
-        if 0 < len(missing) < len(keys):
-            raise ValidationError("tenant_id, client_id and client_secret go together", missing[0])
-
-
-class MeetSchema(Section):
-    target = MeetSettings
-    push_audience = mf.String(validate=validate.Length(1, 500))
-    push_service_account = mf.Email()
-    credentials_file = mf.String(validate=validate.Length(1, 500))
-    impersonate = mf.Email()
-    directory_lookup = mf.Boolean(truthy={True}, falsy={False})
-
-
-class VideoSchema(Schema):
-    zoom = mf.Nested(ZoomSchema)
-    teams = mf.Nested(TeamsSchema)
-    meet = mf.Nested(MeetSchema)
 
 
 class PolicySchema(Section):
