@@ -2,8 +2,9 @@
 
 `Outbox._carry_out` hands every decision that is not a task or an alert to `Actions.carry_out`:
 recording actions (restrict here, trash on the platform), reading a held meeting back from its
-platform, Graph subscription actions, targeted host syncs and notices. Each raises the typed
-errors of `connector.errors`; the outbox turns them into a retry or a dead letter.
+platform, reading what a platform's change notification named, Graph subscription actions,
+targeted host syncs and notices. Each raises the typed errors of `connector.errors`; the
+outbox turns them into a retry or a dead letter.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import HostSystem, VideoPlatform
+from adapters.base import ChangeReader, HostSystem, VideoPlatform
 from connector import audit
 from connector.clock import Clock
 from connector.domain import (
@@ -28,6 +29,7 @@ from connector.domain import (
     ParticipantJoined,
     ParticipantLeft,
     PlatformFetch,
+    PlatformRead,
     RecordingAction,
     SubscriptionAction,
     to_json,
@@ -73,6 +75,8 @@ class Actions:
                 self._trash(decision)
             case PlatformFetch():
                 self._fetch(decision)
+            case PlatformRead():
+                self._read(decision)
             case SubscriptionAction():
                 if self._subscriptions is None:  # not retryable: an admin has to act
                     raise InvalidRequest("no Teams API credentials are configured ([video.teams])")
@@ -124,6 +128,22 @@ class Actions:
                     meeting_id=action.meeting_id,
                     reason=action.reason,
                 )
+
+    def _read(self, read: PlatformRead) -> None:
+        """Read what a change notification named and queue what it says as events.
+
+        The inbox key is the platform's (`ChangeRead.delivery`, a call record's version), so a
+        second read of an unchanged resource stores nothing new.
+        """
+        platform = self._platforms.get(read.platform)
+        if platform is None:  # not retryable: an admin has to act, then replay the row
+            raise InvalidRequest(f"no {read.platform} API credentials are configured")
+        if not isinstance(platform, ChangeReader):
+            raise InvalidRequest(f"{read.platform} cannot read a changed resource back")
+        answer = platform.read_change(read.resource, read.change_type)
+        Inbox(self._store, self._clock).accept(
+            f"{read.platform}-api", answer.delivery, answer.event_type, {}, answer.events
+        )
 
     def _fetch(self, fetch: PlatformFetch) -> None:
         """Read a held meeting back from its platform and queue what it says as events."""
