@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from connector.domain import Alert, Task
+from connector.domain import Alert, Event, Task
 from connector.errors import AdapterError
 
 
@@ -186,3 +186,24 @@ class VideoPlatform(Protocol):
 
     def access_link(self, instance_uuid: str, file_id: str, ttl_seconds: int) -> str:
         """A fresh, short-lived link to one recording file, for an authorised review."""
+
+
+@dataclass(frozen=True)
+class ChangeRead:
+    """What a platform's API says about a resource a change notification named.
+
+    `delivery` keys the events in the inbox: the resource at one version (a call record's
+    `version`), so reading the same version again changes nothing.
+    """
+
+    delivery: str
+    event_type: str
+    events: list[Event]
+
+
+@runtime_checkable
+class ChangeReader(Protocol):
+    """A platform whose notifications are hints read back through its API (Teams)."""
+
+    def read_change(self, resource: str, change_type: str) -> ChangeRead:
+        """The events the resource says now; typed errors when the API cannot tell."""

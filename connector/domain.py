@@ -256,6 +256,22 @@ class HostChanged(Event):
     delivery: str  # the notification's own id, so a repeated delivery syncs once
 
 
+@dataclass(frozen=True)
+class PlatformChanged(Event):
+    """A video platform said one of its resources changed (a Graph change notification).
+
+    A hint, like `HostChanged`: the notification names the resource, not what it now says.
+    The runner turns it into a `PlatformRead`; the outbox reads the resource from the
+    platform's API and queues what it says as ordinary events, off the request path.
+    """
+
+    kind: ClassVar[str] = "platform.changed"
+    platform: str
+    resource: str  # as the platform names it, e.g. `communications/callRecords/{id}`
+    change_type: str  # created | updated | …
+    delivery: str  # the receiver's key for this notification, so a repeat reads once
+
+
 # Every event about one meeting: rules that judge a meeting's state run on each of them, so the
 # outcome does not depend on which event happened to arrive last.
 MEETING_EVENTS: frozenset[str] = frozenset(
@@ -292,6 +308,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CheckInLogged,
         SubscriptionLifecycle,
         HostChanged,
+        PlatformChanged,
     )
 }
 
@@ -352,6 +369,17 @@ class PlatformFetch(Decision):
 
 
 @dataclass(frozen=True)
+class PlatformRead(Decision):
+    """Plumbing, not policy: read the resource a `PlatformChanged` hint names from the
+    platform's API and queue what it says as events (`connector.actions`)."""
+
+    kind: ClassVar[str] = "platform-read"
+    platform: str = ""
+    resource: str = ""
+    change_type: str = ""
+
+
+@dataclass(frozen=True)
 class SubscriptionAction(Decision):
     """Plumbing, not policy: keep a platform subscription alive. `renew` extends it;
     `recreate` replaces one the platform removed (reusing a live one for the same resource)."""
@@ -384,7 +412,16 @@ class Notify(Decision):
 
 DECISION_TYPES: dict[str, type[Decision]] = {
     cls.kind: cls
-    for cls in (Task, Alert, RecordingAction, PlatformFetch, SubscriptionAction, HostSync, Notify)
+    for cls in (
+        Task,
+        Alert,
+        RecordingAction,
+        PlatformFetch,
+        PlatformRead,
+        SubscriptionAction,
+        HostSync,
+        Notify,
+    )
 }
 
 
@@ -492,7 +529,9 @@ __all__ = [
     "ParticipantLeft",
     "PersonStatus",
     "PersonStatusChanged",
+    "PlatformChanged",
     "PlatformFetch",
+    "PlatformRead",
     "Priority",
     "RecordingAction",
     "RecordingAvailable",

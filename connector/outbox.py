@@ -4,55 +4,35 @@ Rows are claimed with a lease (`status = 'delivering'`, `lease_until`), so the H
 host happens outside any database transaction. A process that dies mid-delivery leaves the
 lease to expire and the row is delivered again; hosts upsert on the decision key, so the
 second delivery changes nothing.
+
+Tasks and alerts are written to the host here (in batches when the host can); every other
+decision (recording actions, platform reads, subscriptions, host syncs, notices) is carried
+out by `connector.actions`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import socket
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
 
 from adapters.base import BatchItem, BatchWriter, HostSystem, VideoPlatform
-from connector import audit
+from connector.actions import Actions
 from connector.backoff import next_attempt
 from connector.clock import Clock
-from connector.domain import (
-    Alert,
-    Decision,
-    Event,
-    HostSync,
-    MeetingSecurityReported,
-    Notify,
-    ParticipantJoined,
-    ParticipantLeft,
-    PlatformFetch,
-    RecordingAction,
-    SubscriptionAction,
-    Task,
-    decision_from_json,
-    to_json,
-)
-from connector.errors import AdapterError, InvalidRequest, RateLimited
-from connector.inbox import Inbox
+from connector.domain import Alert, Decision, Task, decision_from_json
+from connector.errors import AdapterError, RateLimited
 from connector.links import with_form_links
-from connector.notify import SmtpNotifier, queue_notices, send_notice
+from connector.notify import queue_notices
 from connector.settings import Settings
 from connector.staff_alerts import raise_staff_alert
 from connector.store.db import Store
-from connector.store.models import Meeting, OutboxItem, Recording
+from connector.store.models import OutboxItem
 from connector.subjects import subject_of
-from connector.subscriptions import build_graph_subscriptions
-
-if TYPE_CHECKING:
-    from connector.sync import Syncer
 
 log = logging.getLogger("connector.outbox")
 
@@ -69,12 +49,9 @@ class Outbox:
         self._store = store
         self._settings = settings.outbox
         self._all_settings = settings  # the form links need [connector] and [forms]
-        self._syncer: Syncer | None = None
         self._host = host
         self._clock = clock
-        self._platforms = dict(platforms or {})
-        self._subscriptions = build_graph_subscriptions(store, settings, clock)
-        self._notifier = SmtpNotifier(settings.smtp)
+        self._actions = Actions(store, settings, host, clock, platforms)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self, limit: int = 50) -> int:
@@ -234,109 +211,8 @@ class Outbox:
             case Alert():
                 subject = subject_of(self._store, self._host, decision)
                 self._host.upsert_alert(decision, decision.key, subject)
-            case RecordingAction(action="restrict"):
-                with self._store.session() as session:
-                    restrict_recordings(session, decision, self._clock)
-            case RecordingAction(action="trash"):
-                self._trash(decision)
-            case PlatformFetch():
-                self._fetch(decision)
-            case SubscriptionAction():
-                if self._subscriptions is None:  # not retryable: an admin has to act
-                    raise InvalidRequest("no Teams API credentials are configured ([video.teams])")
-                self._subscriptions.carry_out(decision)
-            case HostSync():
-                self._host_sync(decision)
-            case Notify():
-                settings = self._all_settings
-                send_notice(self._store, settings, self._clock, decision, self._notifier)
-            case _:
-                raise NotImplementedError(f"no handler for {decision.kind} {decision!r}")
-
-    def _host_sync(self, sync: HostSync) -> None:
-        """Read the named records back from the host and apply them like a scheduled sync."""
-        from connector.sync import Syncer  # the sync engine imports the runner's writer
-
-        if sync.host != self._host.name:  # the host was changed in the settings since
-            raise InvalidRequest(f"{sync.host} is not the configured host ({self._host.name})")
-        if self._syncer is None:
-            self._syncer = Syncer(self._store, self._all_settings, self._host, self._clock)
-        self._syncer.targeted(sync.stream, sync.external_ids)
-
-    def _trash(self, action: RecordingAction) -> None:
-        """Move a meeting's recordings to the platform's trash, then record that here."""
-        with self._store.session() as session:
-            meeting = session.get_one(Meeting, action.meeting_id)
-            platform_name, uuid = meeting.platform, meeting.instance_uuid
-        platform = self._platforms.get(platform_name)
-        if platform is None:  # not retryable: an admin has to act (dead-letter list)
-            raise InvalidRequest(
-                f"no {platform_name} API credentials are configured to trash recordings; "
-                "remove them on the platform by hand"
-            )
-        platform.trash_recordings(uuid)
-        now = self._clock.now()
-        with self._store.session() as session:
-            for recording in session.scalars(
-                select(Recording).where(
-                    Recording.meeting_id == action.meeting_id, Recording.status == "available"
-                )
-            ):
-                recording.status = "trashed"
-                audit.record(
-                    session,
-                    now,
-                    f"rule:{action.rule_id}",
-                    "recording.trashed",
-                    "recording",
-                    recording.id,
-                    meeting_id=action.meeting_id,
-                    reason=action.reason,
-                )
-
-    def _fetch(self, fetch: PlatformFetch) -> None:
-        """Read a held meeting back from its platform and queue what it says as events."""
-        platform = self._platforms.get(fetch.platform)
-        if platform is None:
-            raise InvalidRequest(f"no {fetch.platform} API credentials are configured")
-        events: list[Event] = []
-        try:
-            security = platform.meeting_security(fetch.meeting_external_id)
-        except InvalidRequest:
-            security = None  # a one-off meeting may be gone once it ended; attendance still counts
-        if security is not None:
-            events.append(
-                MeetingSecurityReported(
-                    platform=fetch.platform,
-                    meeting_id=fetch.meeting_external_id,
-                    instance_uuid=fetch.instance_uuid,
-                    passcode=security.passcode,
-                    waiting_room=security.waiting_room,
-                    authentication=security.authentication,
-                )
-            )
-        for person in platform.past_participants(fetch.instance_uuid):
-            common = {
-                "platform": fetch.platform,
-                "meeting_id": fetch.meeting_external_id,
-                "instance_uuid": fetch.instance_uuid,
-                "participant_key": person.key,
-                "name": person.name,
-                "email": person.email,
-            }
-            events.append(ParticipantJoined(at=person.join_time, **common))
-            if person.leave_time is not None:
-                events.append(ParticipantLeft(at=person.leave_time, **common))
-        digest = hashlib.sha256(
-            json.dumps([to_json(e) for e in events], sort_keys=True).encode()
-        ).hexdigest()[:16]
-        Inbox(self._store, self._clock).accept(
-            f"{fetch.platform}-api",
-            f"fetch:{fetch.instance_uuid}:{digest}",
-            "meeting.fetched",
-            {},
-            events,
-        )
+            case _:  # recordings, platform reads, subscriptions, host syncs, notices
+                self._actions.carry_out(decision)
 
     def _failed(
         self, item_id: int, exc: Exception, *, retryable: bool, retry_after: float | None
@@ -382,24 +258,3 @@ def _alive(pid_text: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def restrict_recordings(session: Session, action: RecordingAction, clock: Clock) -> None:
-    """Keep a meeting's recordings for review or dispute only, and say so in the audit log."""
-    recordings = session.scalars(
-        select(Recording).where(
-            Recording.meeting_id == action.meeting_id, Recording.restricted.is_(False)
-        )
-    ).all()
-    for recording in recordings:
-        recording.restricted = True
-        audit.record(
-            session,
-            clock.now(),
-            f"rule:{action.rule_id}",
-            "recording.restricted",
-            "recording",
-            recording.id,
-            meeting_id=action.meeting_id,
-            reason=action.reason,
-        )

@@ -6,12 +6,21 @@ its settings in `connector.settings`, and one entry in `build_platforms` below.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from adapters.base import VideoPlatform
 from connector.clock import Clock
-from connector.domain import Decision, Event, MeetingEnded, PlatformFetch, SubscriptionLifecycle
+from connector.domain import (
+    Decision,
+    Event,
+    MeetingEnded,
+    PlatformChanged,
+    PlatformFetch,
+    PlatformRead,
+    SubscriptionLifecycle,
+)
 from connector.settings import Settings
 from connector.video_settings import MeetSettings
 
@@ -38,7 +47,7 @@ def build_platforms(settings: Settings, clock: Clock) -> dict[str, VideoPlatform
         graph = GraphClient(
             teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=clock
         )
-        platforms["teams"] = TeamsPlatform(graph, organizer=teams.organizer)
+        platforms["teams"] = TeamsPlatform(graph, organizer=teams.organizer, clock=clock)
     meet = meet_clients(settings.meet, clock)
     if meet is not None:
         from adapters.meet.platform import MeetPlatform
@@ -74,10 +83,13 @@ def meet_clients(
 
 def fetch_after_end(platforms: Mapping[str, VideoPlatform]) -> Callable[[Event], list[Decision]]:
     """The runner's follow-up: once a meeting ends, read it back from its platform; when a
-    subscription feeding a receiver needs action, renew or recreate it through the outbox
-    (or ask an admin when the platform's API is not configured)."""
+    platform notified a change, read the resource it names; when a subscription feeding a
+    receiver needs action, renew or recreate it through the outbox (or ask an admin when the
+    platform's API is not configured)."""
 
     def follow_up(event: Event) -> list[Decision]:
+        if isinstance(event, PlatformChanged):
+            return [read_changed(event)]
         if isinstance(event, SubscriptionLifecycle):
             from connector.subscription_lifecycle import lifecycle_decisions
 
@@ -96,3 +108,20 @@ def fetch_after_end(platforms: Mapping[str, VideoPlatform]) -> Callable[[Event],
         ]
 
     return follow_up
+
+
+def read_changed(event: PlatformChanged) -> PlatformRead:
+    """One read per notification the receiver stored (its delivery key), so a repeated
+    notification reads once. Queued even when the platform's API is not configured: the
+    outbox then dead-letters it with that reason, and an admin can replay it once it is."""
+    key = f"read:{event.platform}:{event.delivery}"
+    if len(key) > 255:  # the outbox key column; a digest keeps it unique
+        key = f"read:{event.platform}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return PlatformRead(
+        key=key,
+        rule_id="pipeline",
+        reason=f"read the {event.change_type} resource the platform notified",
+        platform=event.platform,
+        resource=event.resource,
+        change_type=event.change_type,
+    )

@@ -34,6 +34,7 @@ from connector.domain import (
     ParticipantJoined,
     ParticipantLeft,
     PersonStatusChanged,
+    PlatformChanged,
     RecordingAvailable,
     RecordingRemoved,
     SessionLogged,
@@ -115,8 +116,8 @@ def apply_event(session: Session, event: Event, now: datetime) -> Applied:
             return Applied(pairing_id=event.pairing_id)
         case PersonStatusChanged() | VettingChanged():
             return Applied(person_id=event.person_id)
-        case HostChanged():  # a hint to read records back (`connector.host_sync`), no state
-            return Applied()
+        case HostChanged() | PlatformChanged():  # hints to read back (`connector.host_sync`,
+            return Applied()  # `connector.platforms`); no state of their own
         case ConcernReported() | ConcernResolved():
             concern = session.get_one(Concern, event.concern_id)
             return Applied(concern_id=concern.id, pairing_id=concern.pairing_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,8 +34,7 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
         "teams": RECEIVERS["teams"](  # type: ignore[call-arg]
             teams.client_state.reveal() if teams.client_state else None,
             tenant_id=teams.tenant_id,
-            clock=services.clock,
-            fetch=graph_client(settings, services),
+            clock=services.clock,  # reads Graph in the outbox, never in the request
         ),
         "meet": RECEIVERS["meet"](  # type: ignore[call-arg]
             settings.meet.push_audience,
@@ -49,18 +47,6 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
         "espocrm": espocrm_host.receiver(settings, services.clock),
         "salesforce": salesforce_host.receiver(settings, services.clock),
     }
-
-
-def graph_client(settings: Settings, services: Services) -> Any:
-    """The Graph client when the app registration is configured, else None (events retry)."""
-    teams = settings.teams
-    if not (teams.tenant_id and teams.client_id and teams.client_secret):
-        return None
-    from adapters.teams import GraphClient
-
-    return GraphClient(
-        teams.tenant_id, teams.client_id, teams.client_secret.reveal(), clock=services.clock
-    )
 
 
 @bp.post("/webhooks/<source>")

@@ -4,10 +4,10 @@ One meeting's deliveries, each holding the events its receiver produces, arrive 
 and any number of times; the stored meeting (participants and their attendance, held, kind,
 the applied security settings) and the decisions in the outbox are the same every time.
 
-- Teams: the receiver turns a call record into the meeting's start, each session's join and
-  leave, and its end (`webhooks.teams.call_record_events`). Graph sends the record again with
-  a higher `version` when sessions are added, so the first version is a subset of the second;
-  a recording notification and the meeting options read back complete the picture.
+- Teams: a call record read from Graph becomes the meeting's start, each session's join and
+  leave, and its end (`adapters.teams.mapping.call_record_events`). Graph sends the record
+  again with a higher `version` when sessions are added, so the first version is a subset of
+  the second; a recording notification and the meeting options read back complete the picture.
 - Meet: one Pub/Sub message per conference start and end, per participant session join and
   leave, per generated recording; the participant key is the one
   `webhooks.meet.participant_identity` gives, and the e-mail the one the receiver reads from
@@ -31,6 +31,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from adapters.teams.mapping import call_record_events
 from connector.domain import (
     Event,
     MeetingEnded,
@@ -47,7 +48,6 @@ from connector.store.models import Meeting, MeetingLink, OutboxItem
 from tests.test_state import EXAMPLE, at, meeting, outcome, setup_example
 from tests.webhooks.meet_helpers import FakeDirectory
 from webhooks.meet import participant_identity, signed_in_user
-from webhooks.teams import call_record_events
 
 Deliveries = list[list[Event]]
 

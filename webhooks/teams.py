@@ -14,19 +14,36 @@ Facts used here are in `shared/reference/video-platforms.md` §0 and §4:
   kind's name (`callRecord.created`, …); a body mixing kinds is `batch`, and each of its items
   is handled, ignored or logged as unsupported on its own;
 - a call record notification names only the record, and its `updated` ones differ only in the
-  record's `version`; recording and transcript notifications name
-  `communications/onlineMeetings('{meetingId}')/recordings('{id}')`, which "can be used to call
-  Microsoft Graph". So every domain event is built from what Graph's API (`fetch`) says, never
-  from claims in the body; without `fetch`, or when Graph fails, the answer is 503 so Graph
-  retries (for up to 4 h);
-- answer 2xx within 3 s, 202 when stored for later (`accepted_status`);
+  record's `version`, which the body does not carry; recording and transcript notifications
+  name `communications/onlineMeetings('{meetingId}')/recordings('{id}')`, which "can be used
+  to call Microsoft Graph". So the body is a hint: each such item is stored as
+  `PlatformChanged(resource, changeType)` and Graph's API is never called during the request.
+  The runner turns each hint into a `PlatformRead`; the outbox reads Graph
+  (`TeamsPlatform.read_change`) and queues the meeting's events, retrying 429/5xx with
+  backoff. Graph is answered 202 (`accepted_status`) at once, well inside its 3 s, whatever
+  Graph's API does;
 - lifecycle notifications (`lifecycleEvent`): reauthorizationRequired → renew,
   subscriptionRemoved → recreate and resync, missed → resync
   (concepts/change-notifications-lifecycle-events.md). Stored, logged loud, and readable with
   `lifecycle_notices(payload)`.
 
-Teams ids in domain events: `instance_uuid` is the call record id (a recording's `callId`
-names the same call); `meeting_id` is the meeting's `joinWebUrl`, which only call records carry.
+Dedupe, in two steps, because only Graph knows a call record's `version`:
+
+| item                  | stored by the receiver as              | its read, stored as           |
+|-----------------------|----------------------------------------|-------------------------------|
+| `callRecord.created`  | `callRecord.created:{id}`              | `callRecord:{id}:v{version}`  |
+| `callRecord.updated`  | `callRecord.updated:{id}:{received}`   | `callRecord:{id}:v{version}`  |
+| recording, transcript | `{type}:{sha256(resource)}`            | `{type}:{resource}` (bounded) |
+| lifecycle             | `{type}:{subscriptionId}:{expiration}` | (nothing to read)             |
+
+The reads are stored under the source `teams-api`. A record is created once, so a repeated
+`created` (Graph's retry, or a second subscription to the same resource) is a duplicate and
+reads Graph once. An `updated` notification carries nothing that tells a new version from a
+retry (no notification id, no version: the samples of reference §4.4), so it is never dropped
+here: each one received is stored (keyed by when it was received) and read; the read's events
+are keyed by the version Graph returns, so reading a version already stored changes nothing
+and a new version is applied. The price is one extra Graph read for a redelivered `updated`,
+which is rare now that Graph is answered at once.
 
 Wiring: the view (or `pipeline.receive`) calls `receiver.handshake(request)` before anything
 else and returns its reply when it is not None; an accepted delivery answers `accepted_status`.
@@ -40,24 +57,13 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from connector.clock import Clock, SystemClock
-from connector.domain import (
-    Event,
-    MeetingEnded,
-    MeetingStarted,
-    ParticipantJoined,
-    ParticipantLeft,
-    RecordingAvailable,
-    RecordingFile,
-    SubscriptionLifecycle,
-)
-from connector.errors import AdapterError
+from connector.domain import Event, PlatformChanged, SubscriptionLifecycle
 from webhooks.base import (
     BadPayload,
     BadSignature,
@@ -99,24 +105,8 @@ ARTIFACT = re.compile(
     rf"/(?P<kind>recordings|transcripts)\('(?P<id>{_KEY})'\)"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-# Identity kinds in a communicationsIdentitySet that are people; bots and devices are not.
-_PEOPLE = ("user", "guest", "phone", "acsUser", "spoolUser", "onPremises")
 
 ItemParser = Callable[[Mapping[str, Any]], list[Event]]
-
-
-class GraphApiFailed(WebhookError):
-    """Graph's API could not say what a notification is about; 503, so Graph retries."""
-
-    status = 503
-    code = "graph_api_unavailable"
-
-
-class GraphFetch(Protocol):
-    """What the receiver reads from Graph (`adapters.teams.GraphClient` is one)."""
-
-    def get_call_record(self, call_record_id: str) -> Mapping[str, Any]: ...
-    def get_meeting_artifact(self, resource: str) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +122,7 @@ class SubscriptionNotice:
 
 class TeamsReceiver:
     """`client_state`: the secret given to every subscription (None refuses everything);
-    `tenant_id`: when set, items for another tenant are refused too; `fetch`: Graph's API."""
+    `tenant_id`: when set, items for another tenant are refused too."""
 
     source: ClassVar[str] = "teams"
     accepted_status: ClassVar[int] = 202
@@ -146,18 +136,16 @@ class TeamsReceiver:
         *,
         tenant_id: str | None = None,
         clock: Clock | None = None,
-        fetch: GraphFetch | None = None,
     ) -> None:
         self._client_state = client_state
         self._tenant_id = tenant_id
         self._clock = clock or SystemClock()
-        self._fetch = fetch
-        self._local = threading.local()  # the call records read for the payload being parsed
+        self._local = threading.local()  # when the payload being handled was received
         self.item_parsers: Mapping[str, ItemParser] = {
-            CALL_RECORD_CREATED: self._call_record,
-            CALL_RECORD_UPDATED: self._call_record,
-            RECORDING_CREATED: self._artifact,
-            TRANSCRIPT_CREATED: self._artifact,
+            CALL_RECORD_CREATED: self._changed,
+            CALL_RECORD_UPDATED: self._changed,
+            RECORDING_CREATED: self._changed,
+            TRANSCRIPT_CREATED: self._changed,
             REAUTHORIZATION_REQUIRED: _lifecycle,
             SUBSCRIPTION_REMOVED: _lifecycle,
             MISSED: _lifecycle,
@@ -211,31 +199,33 @@ class TeamsReceiver:
         return kinds.pop() if len(kinds) == 1 else BATCH
 
     def delivery_id(self, payload: Mapping[str, Any]) -> str:
-        self._records_for(payload)
+        self._received_for(payload)
         keys = [self._item_key(item) for item in _items(payload)]
         if len(keys) == 1:
             return keys[0]
         return "batch:" + _digest(",".join(sorted(keys)), 40)
 
     def _item_key(self, item: Mapping[str, Any]) -> str:
+        """This item's key: a repeat of it is a duplicate (the table in the module docstring)."""
         kind = item_type(item)
         if kind.startswith("lifecycle."):
             # A renewed subscription has a new expiration, so its next notice is a new one.
             expires = item.get("subscriptionExpirationDateTime", "")
             return _bounded(f"{kind}:{item.get('subscriptionId', '')}:{expires}")
         resource = str(item.get("resource", ""))
+        if kind == CALL_RECORD_UPDATED:
+            # Nothing in the body tells a new version from a retry: never a duplicate here.
+            received = self._local.received.isoformat()
+            return _bounded(f"{kind}:{_call_record_id(resource)}:{received}")
         if kind.startswith("callRecord."):
-            # Same record, same version: a retry. Graph raises `version` on every update.
             # Not keyed by subscription, so two overlapping subscriptions store it once.
-            record = self._record(_call_record_id(resource))
-            version = record.get("version", record.get("lastModifiedDateTime", ""))
-            return _bounded(f"{kind}:{record.get('id', '')}:v{version}")
+            return _bounded(f"{kind}:{_call_record_id(resource)}")
         return f"{kind}:{_digest(resource, 40)}"  # recording ids alone run to 300 characters
 
     # -- parsing -------------------------------------------------------------------------------
 
     def _parse_items(self, payload: Mapping[str, Any]) -> list[Event]:
-        self._records_for(payload)
+        self._received_for(payload)
         events: list[Event] = []
         for item in _items(payload):
             kind = item_type(item)
@@ -248,150 +238,28 @@ class TeamsReceiver:
                 unsupported_log.warning("webhook unsupported source=teams item=%s", kind)
         return events
 
-    @contextmanager
-    def _api(self) -> Iterator[GraphFetch]:
-        if self._fetch is None:
-            raise GraphApiFailed(
-                "Microsoft Graph is not configured; the notification cannot be read"
-            )
-        try:
-            yield self._fetch
-        except AdapterError as exc:
-            raise GraphApiFailed(f"Microsoft Graph: {type(exc).__name__}: {exc}") from exc
+    def _received_for(self, payload: Mapping[str, Any]) -> None:
+        """Note when `payload` arrived, unless it is the payload being handled already.
 
-    def _records_for(self, payload: Mapping[str, Any]) -> None:
-        """Start a fresh memo of call records unless `payload` is the one being handled.
-
-        The pipeline parses a payload, then asks its `delivery_id`, which needs each record's
-        `version`: only Graph knows it, and it should be asked once. Per thread, and keyed by
-        the payload object itself, so no request sees another's records.
+        The pipeline parses a payload, then asks its `delivery_id`; both use the same time.
+        Per thread, and keyed by the payload object itself, so no request sees another's.
         """
         if getattr(self._local, "payload", None) is not payload:
-            self._local.payload, self._local.records = payload, {}
+            self._local.payload, self._local.received = payload, self._clock.now()
 
-    def _record(self, record_id: str) -> Mapping[str, Any]:
-        """The call record, read once per payload: the parser and `delivery_id` share it."""
-        records: dict[str, Mapping[str, Any]] = self._local.records
-        if record_id not in records:
-            with self._api() as api:
-                records[record_id] = require_mapping(
-                    api.get_call_record(record_id), "the call record"
-                )
-        return records[record_id]
-
-    def _call_record(self, item: Mapping[str, Any]) -> list[Event]:
-        return call_record_events(self._record(_call_record_id(str(item.get("resource")))))
-
-    def _artifact(self, item: Mapping[str, Any]) -> list[Event]:
-        resource = str(item.get("resource", ""))
-        match = ARTIFACT.fullmatch(resource)
-        if match is None:  # item_type() matched it already
-            raise BadPayload("resource is not a recording or transcript")
-        with self._api() as api:
-            artifact = api.get_meeting_artifact(resource)
-        created = _optional_time(artifact, "createdDateTime")
-        ended = _optional_time(artifact, "endDateTime")
-        recording = match["kind"] == "recordings"
-        call_id = artifact.get("callId")
-        if not isinstance(call_id, str) or not call_id:
-            log.warning("teams %s without callId; kept under its meeting", match["kind"][:-1])
-            call_id = "onlineMeeting:" + match["meeting"]
+    def _changed(self, item: Mapping[str, Any]) -> list[Event]:
+        """A call record, recording or transcript notification as the hint to read it."""
+        resource = str(item.get("resource"))
+        if CALL_RECORD.fullmatch(resource):  # one spelling, whichever Graph used
+            resource = f"communications/callRecords/{_call_record_id(resource)}"
         return [
-            RecordingAvailable(
+            PlatformChanged(
                 platform=PLATFORM,
-                meeting_id="",  # the call record brings the joinWebUrl
-                instance_uuid=call_id,
-                # A transcript may have no createdDateTime yet; the time we heard of it then.
-                started_at=created or ended or self._clock.now(),
-                files=(
-                    RecordingFile(
-                        file_id=_bounded(match["id"]),
-                        file_type="MP4" if recording else "TRANSCRIPT",
-                        recording_type="recording" if recording else "transcript",
-                        started_at=created,
-                        ended_at=ended,
-                    ),
-                ),
+                resource=resource,
+                change_type=str(item.get("changeType")),
+                delivery=self._item_key(item),
             )
         ]
-
-
-# --------------------------------------------------------------------------- call records
-
-
-def call_record_events(record: Mapping[str, Any]) -> list[Event]:
-    """A fetched call record as the meeting's start, end, and each participant's sessions.
-
-    Each session joins two endpoints; a participant endpoint is a person, a service endpoint
-    the conferencing server (api-reference/v1.0/resources/callrecords-session.md).
-    """
-    record_id = _api_text(record, "id")
-    ids = {
-        "platform": PLATFORM,
-        "meeting_id": str(record.get("joinWebUrl") or ""),
-        "instance_uuid": record_id,
-    }
-    started = _api_time(record, "startDateTime")
-    events: list[Event] = [MeetingStarted(**ids, started_at=started)]
-    seen: set[tuple[type[Event], str, datetime]] = set()
-    for index, session in enumerate(_sessions(record)):
-        joined = _api_time(session, "startDateTime")
-        left = _optional_time(session, "endDateTime")
-        for side in ("caller", "callee"):
-            person = _endpoint_person(session.get(side), f"{session.get('id', index)}:{side}")
-            if person is None:
-                continue
-            key, name, email = person
-            marks: list[tuple[type[ParticipantJoined] | type[ParticipantLeft], datetime]] = [
-                (ParticipantJoined, joined)
-            ]
-            if left is not None:
-                marks.append((ParticipantLeft, left))
-            for cls, at in marks:
-                if (cls, key, at) not in seen:
-                    seen.add((cls, key, at))
-                    events.append(cls(**ids, participant_key=key, at=at, name=name, email=email))
-    events.append(
-        MeetingEnded(**ids, started_at=started, ended_at=_api_time(record, "endDateTime"))
-    )
-    return events
-
-
-def _sessions(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    sessions = record.get("sessions") or []
-    if not isinstance(sessions, list):
-        raise GraphApiFailed("the call record's sessions are not a list")
-    return [s for s in sessions if isinstance(s, Mapping)]
-
-
-def _endpoint_person(endpoint: Any, fallback: str) -> tuple[str, str, str] | None:
-    """(key, name, e-mail) of a person's endpoint, the same key in every session; else None.
-
-    The Entra object id is the key (`associatedIdentity.id`, or `identity.user.id`); the
-    userPrincipalName, usually the work e-mail, links the person to the program.
-    """
-    if not isinstance(endpoint, Mapping):
-        return None
-    if "serviceendpoint" in str(endpoint.get("@odata.type", "")).lower():
-        return None
-    associated = endpoint.get("associatedIdentity")
-    if isinstance(associated, Mapping) and associated.get("id"):
-        return (
-            f"user:{associated['id']}",
-            str(associated.get("displayName") or ""),
-            str(associated.get("userPrincipalName") or "").strip().lower(),
-        )
-    identity = endpoint.get("identity")
-    if not isinstance(identity, Mapping):
-        return None
-    for kind in _PEOPLE:
-        who = identity.get(kind)
-        if isinstance(who, Mapping) and (who.get("id") or who.get("displayName")):
-            # Someone without an id (an anonymous guest) is counted for this session alone.
-            key = f"{kind}:{who['id']}" if who.get("id") else f"session:{fallback}"
-            email = who.get("userPrincipalName") if kind == "user" else ""
-            return key, str(who.get("displayName") or ""), str(email or "").strip().lower()
-    return None
 
 
 # --------------------------------------------------------------------------- lifecycle
@@ -506,23 +374,3 @@ def _parse_time(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
-
-
-def _optional_time(obj: Mapping[str, Any], field: str) -> datetime | None:
-    value = obj.get(field)
-    return _parse_time(value) if isinstance(value, str) else None
-
-
-def _api_time(obj: Mapping[str, Any], field: str) -> datetime:
-    parsed = _optional_time(obj, field)
-    if parsed is None:
-        # Perhaps not there yet (a record still being completed): a retry may find it.
-        raise GraphApiFailed(f"Graph's answer has no {field} (got {obj.get(field)!r})")
-    return parsed
-
-
-def _api_text(obj: Mapping[str, Any], field: str) -> str:
-    value = obj.get(field)
-    if not isinstance(value, str) or not value:
-        raise GraphApiFailed(f"Graph's answer has no {field}")
-    return value

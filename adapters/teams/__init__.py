@@ -1,7 +1,8 @@
 """Microsoft Teams: `GraphClient`, app-only calls to Microsoft Graph.
 
-The webhook receiver (`webhooks.teams.TeamsReceiver`) reads what each notification names
-through it; `TeamsPlatform` (`adapters.teams.platform`) is the `VideoPlatform` over it.
+`TeamsPlatform` (`adapters.teams.platform`) is the `VideoPlatform` over it; the outbox reads
+through it what each notification stored by `webhooks.teams.TeamsReceiver` names
+(`TeamsPlatform.read_change`, mapped to events by `adapters.teams.mapping`).
 
 Configuration: register an app in Microsoft Entra ID (App registrations → New registration),
 add a client secret, and give the connector its **tenant id**, **client id** and **client

@@ -61,7 +61,7 @@ LOGIN_URL = "https://login.microsoftonline.com"
 SCOPE = "https://graph.microsoft.com/.default"
 # Entra tokens live 60-90 minutes; fetch a new one 5 minutes before the old one runs out.
 REFRESH_MARGIN = timedelta(minutes=5)
-# The receiver reads Graph inside a webhook that Graph waits 3 s for (reference §4.2).
+# Reads happen in the outbox, off the webhook path; a slow Graph only delays a retry.
 DEFAULT_TIMEOUT = (3.05, 10.0)
 MAX_PAGES = 50
 CLIENT_STATE_MAX = 128  # api-reference/v1.0/resources/subscription.md

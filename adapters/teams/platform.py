@@ -8,6 +8,8 @@ Call shapes are Microsoft Graph v1.0 as summarised in the project's video-platfo
 |--------------------|---------------------------------------------------------------|
 | meeting_security   | `GET /users/{organizer}/onlineMeetings?$filter=JoinWebUrl eq` |
 | past_participants  | `GET /communications/callRecords/{id}?$expand=sessions(...)`  |
+| read_change        | the same call record, or `GET /{recording or transcript}` a   |
+|                    | notification named (`ChangeReader`, for the outbox)           |
 | trash_recordings   | none: recordings live in the organizer's OneDrive/SharePoint, |
 |                    | and the reference documents no delete (§7) → InvalidRequest   |
 | access_link        | none: `…/recordings/{id}/content` answers bytes to a bearer   |
@@ -18,20 +20,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from adapters.base import ConnectionCheck, MeetingSecurity, PastParticipant
-from adapters.teams.client import GUID, GraphClient
-from connector.errors import AdapterError, InvalidRequest, Unauthorized
+from adapters.base import ChangeRead, ConnectionCheck, MeetingSecurity, PastParticipant
+from adapters.teams.client import ARTIFACT_RESOURCE, GUID, GraphClient
+from adapters.teams.mapping import (
+    artifact_events,
+    bounded,
+    call_record_events,
+    endpoint_person,
+    optional_time,
+)
+from connector.clock import Clock, SystemClock
+from connector.errors import AdapterError, InvalidRequest, Unauthorized, Unavailable
 
 log = logging.getLogger("connector.adapters.teams")
-
-# The kinds of identity a call record names a person by (api-reference/v1.0/resources/
-# identityset.md), in the order `webhooks.teams` reads them.
-PEOPLE = ("user", "guest", "phone", "acsUser", "spoolUser", "onPremises")
 
 
 class TeamsPlatform:
@@ -43,9 +48,12 @@ class TeamsPlatform:
 
     name = "teams"
 
-    def __init__(self, client: GraphClient, *, organizer: str | None = None) -> None:
+    def __init__(
+        self, client: GraphClient, *, organizer: str | None = None, clock: Clock | None = None
+    ) -> None:
         self._client = client
         self._organizer = organizer
+        self._clock = clock or SystemClock()
 
     def check_connection(self) -> ConnectionCheck:
         """Fetch a fresh token: the one call every other call depends on."""
@@ -84,14 +92,43 @@ class TeamsPlatform:
         for index, session in enumerate(sessions if isinstance(sessions, list) else []):
             if not isinstance(session, Mapping):
                 continue
-            joined = _time(session, "startDateTime")
+            joined = optional_time(session, "startDateTime")
             if joined is None:
                 continue  # a session still being written; the record's next version has it
             for side in ("caller", "callee"):
                 person = endpoint_person(session.get(side), f"{session.get('id', index)}:{side}")
                 if person is not None:
                     key, name, email = person
-                    yield PastParticipant(key, name, email, joined, _time(session, "endDateTime"))
+                    yield PastParticipant(
+                        key, name, email, joined, optional_time(session, "endDateTime")
+                    )
+
+    def read_change(self, resource: str, change_type: str) -> ChangeRead:
+        """What a change notification's resource says now: a call record's meeting and
+        attendance, or a recording's or transcript's `RecordingAvailable`.
+
+        Keyed for the inbox by what was read, so reading the same thing again changes nothing:
+        a call record by its `version` (Graph raises it on every update), an artifact by its
+        resource (it does not change once made).
+        """
+        artifact = ARTIFACT_RESOURCE.fullmatch(resource)
+        if artifact is not None:
+            answer = self._client.get_meeting_artifact(resource)
+            kind = "callRecording" if artifact["kind"] == "recordings" else "callTranscript"
+            events = artifact_events(artifact, answer, self._clock.now())
+            return ChangeRead(bounded(f"{kind}:{resource}"), f"{kind}.read", events)
+        record_id = call_record_id(resource)
+        try:
+            record = self._client.get_call_record(record_id)
+        except InvalidRequest as exc:
+            if exc.status != 404:
+                raise
+            # Notified but not readable yet, or gone after 30 days: retried with backoff,
+            # then dead-lettered where an admin sees it.
+            raise Unavailable(f"call record not found (yet): {exc}", status=404) from exc
+        version = record.get("version", record.get("lastModifiedDateTime", ""))
+        events = call_record_events(record)
+        return ChangeRead(bounded(f"callRecord:{record_id}:v{version}"), "callRecord.read", events)
 
     def trash_recordings(self, instance_uuid: str) -> None:
         """Not offered by Graph: raises `InvalidRequest`, so the decision is dead-lettered."""
@@ -121,41 +158,14 @@ def organizer_of(join_web_url: str) -> str | None:
     return None
 
 
-def endpoint_person(endpoint: Any, fallback: str) -> tuple[str, str, str] | None:
-    """(key, name, e-mail) of a person's endpoint; None for the conferencing server.
-
-    The same key the receiver gives the same person (`webhooks.teams._endpoint_person`; a test
-    holds the two together), so attendance read back merges with attendance notified.
-    """
-    if not isinstance(endpoint, Mapping):
-        return None
-    if "serviceendpoint" in str(endpoint.get("@odata.type", "")).lower():
-        return None
-    associated = endpoint.get("associatedIdentity")
-    if isinstance(associated, Mapping) and associated.get("id"):
-        return (
-            f"user:{associated['id']}",
-            str(associated.get("displayName") or ""),
-            str(associated.get("userPrincipalName") or "").strip().lower(),
-        )
-    identity = endpoint.get("identity")
-    if not isinstance(identity, Mapping):
-        return None
-    for kind in PEOPLE:
-        who = identity.get(kind)
-        if isinstance(who, Mapping) and (who.get("id") or who.get("displayName")):
-            key = f"{kind}:{who['id']}" if who.get("id") else f"session:{fallback}"
-            email = who.get("userPrincipalName") if kind == "user" else ""
-            return key, str(who.get("displayName") or ""), str(email or "").strip().lower()
-    return None
+CALL_RECORD = re.compile(
+    rf"/?communications/callRecords(?:/(?P<a>{GUID.pattern})|\('(?P<b>{GUID.pattern})'\))"
+)
 
 
-def _time(obj: Mapping[str, Any], field: str) -> datetime | None:
-    value = obj.get(field)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)  # Graph's 7 fractional digits: Python 3.11 reads
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+def call_record_id(resource: str) -> str:
+    """The id in `communications/callRecords/{id}` (or `('{id}')`); InvalidRequest otherwise."""
+    match = CALL_RECORD.fullmatch(resource)
+    if match is None:
+        raise InvalidRequest(f"not a call record or meeting artifact: {resource[:80]!r}")
+    return match["a"] or match["b"]

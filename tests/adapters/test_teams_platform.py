@@ -32,6 +32,7 @@ from sqlalchemy import select
 from adapters.base import MeetingSecurity, PastParticipant
 from adapters.teams import GRAPH_URL, GraphClient
 from adapters.teams.client import LOGIN_URL
+from adapters.teams.mapping import call_record_events
 from adapters.teams.platform import TeamsPlatform, organizer_of
 from connector.app import create_app
 from connector.clock import FrozenClock
@@ -43,7 +44,6 @@ from connector.store.db import Store
 from connector.store.models import OutboxItem, Recording
 from tests.support import START, items, make_pairing, make_settings
 from tests.test_convergence import call_record
-from webhooks.teams import call_record_events
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "teams"
 NOW = datetime(2024, 5, 1, 10, 45, tzinfo=UTC)

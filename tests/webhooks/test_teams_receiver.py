@@ -15,26 +15,24 @@ the shared pipeline); no refusal reaches `accept` or Graph's API:
 | an item for another tenant (when a tenant is configured)       | 401    | bad_signature          |
 | a body with no readable `value` list (nothing to authenticate) | 401    | bad_signature          |
 | authentic, but an item without resource or changeType          | 400    | bad_payload            |
-| call record created/updated                                    | 2xx    | the record's events    |
-| recording / transcript created                                 | 2xx    | RecordingAvailable     |
-| lifecycle reauthorizationRequired/subscriptionRemoved/missed   | 2xx    | SubscriptionLifecycle  |
+| call record created/updated                                    | 202    | PlatformChanged (hint) |
+| recording / transcript created                                 | 202    | PlatformChanged (hint) |
+| lifecycle reauthorizationRequired/subscriptionRemoved/missed   | 202    | SubscriptionLifecycle  |
 | `callRecord.deleted`                                           | 200    | ignored, with a reason |
 | any other resource (`chats.messages.created`)                  | 200    | unsupported, logged    |
-| Graph not configured, failing, or missing what is needed       | 503    | graph_api_unavailable  |
 
-Accepted deliveries answer `TeamsReceiver.accepted_status` (202) once the pipeline supports
-it; until then the pipeline's 200. Fixtures are Graph's documented shapes in
-`tests/fixtures/teams/<type>__<variant>.json`; `graph.*` ones are the API's answers.
+The receiver has no way to reach Graph: what a notification names is read later, by the
+outbox (`tests/adapters/test_teams_reads.py`, end to end in `tests/test_teams_pipeline.py`).
+Fixtures are Graph's documented shapes in `tests/fixtures/teams/<type>__<variant>.json`;
+`graph.*` ones are the API's answers.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +41,7 @@ from flask import Flask
 from flask import request as flask_request
 
 from connector.clock import FrozenClock
-from connector.domain import (
-    Event,
-    MeetingEnded,
-    MeetingStarted,
-    ParticipantJoined,
-    ParticipantLeft,
-    RecordingAvailable,
-    RecordingFile,
-    SubscriptionLifecycle,
-)
-from connector.errors import AdapterError, InvalidRequest, RateLimited, Unauthorized, Unavailable
+from connector.domain import PlatformChanged, SubscriptionLifecycle
 from connector.webhook_view import _response
 from tests.webhooks.zoom_helpers import Inbox, Outcome
 from webhooks.base import BadSignature, Request
@@ -107,49 +95,18 @@ JOIN_URL = payload_of("graph.callRecord__group_call")["joinWebUrl"]
 MEETING = payload_of("graph.callRecording__basic")["meetingId"]
 
 
-class FakeGraph:
-    """`GraphFetch` over the fixtures' API answers; records every read, fails when told to."""
-
-    def __init__(self, error: AdapterError | None = None) -> None:
-        self.records = {
-            GROUP: payload_of("graph.callRecord__group_call"),
-            P2P: payload_of("graph.callRecord__peer_to_peer"),
-        }
-        self.artifacts = {
-            REC_RESOURCE: payload_of("graph.callRecording__basic"),
-            TR_RESOURCE: payload_of("graph.callTranscript__basic"),
-        }
-        self.error = error
-        self.reads: list[str] = []
-
-    def get_call_record(self, call_record_id: str) -> Mapping[str, Any]:
-        self.reads.append(f"callRecords/{call_record_id}")
-        return self._answer(self.records, call_record_id)
-
-    def get_meeting_artifact(self, resource: str) -> Mapping[str, Any]:
-        self.reads.append(resource)
-        return self._answer(self.artifacts, resource)
-
-    def _answer(self, table: dict[str, dict[str, Any]], key: str) -> Mapping[str, Any]:
-        if self.error is not None:
-            raise self.error
-        if key not in table:
-            raise InvalidRequest("Graph GET answered 404: NotFound", status=404)
-        return copy.deepcopy(table[key])
-
-
 def deliver(
     body: bytes,
     *,
     client_state: str | None = STATE,
     tenant_id: str | None = None,
     query: Mapping[str, str] | None = None,
-    graph: Any = DEFAULT,
     inbox: Inbox | None = None,
+    clock: FrozenClock | None = None,
 ) -> Outcome:
     """POST `body` the way the view is wired: `handshake()` first, then the shared pipeline."""
-    fetch = FakeGraph() if graph is DEFAULT else graph
-    receiver = TeamsReceiver(client_state, tenant_id=tenant_id, clock=FrozenClock(NOW), fetch=fetch)
+    clock = clock or FrozenClock(NOW)
+    receiver = TeamsReceiver(client_state, tenant_id=tenant_id, clock=clock)
     request = Request(body=body, headers={"content-type": "application/json"}, query=query or {})
     inbox = Inbox() if inbox is None else inbox
     before = len(inbox.calls)
@@ -180,7 +137,7 @@ VALIDATION_TOKEN = (
 def test_the_validation_request_is_answered_with_the_decoded_token_as_plain_text() -> None:
     # Through Flask, as the view builds `Request` (query = request.args) and renders a `Reply`.
     app = Flask(__name__)
-    receiver = TeamsReceiver(STATE, clock=FrozenClock(NOW), fetch=FakeGraph())
+    receiver = TeamsReceiver(STATE, clock=FrozenClock(NOW))
 
     @app.post("/webhooks/teams")
     def view() -> Any:
@@ -203,7 +160,7 @@ def test_the_validation_request_is_answered_with_the_decoded_token_as_plain_text
 
 def test_the_handshake_comes_before_the_pipelines_empty_body_guard() -> None:
     request = Request(b"", {}, {"validationToken": VALIDATION_TOKEN})
-    receiver = TeamsReceiver(STATE, clock=FrozenClock(NOW), fetch=FakeGraph())
+    receiver = TeamsReceiver(STATE, clock=FrozenClock(NOW))
     # The shared pipeline asks for the handshake before its empty-body guard.
     inbox = Inbox()
     reply = receive(receiver, request, inbox)
@@ -306,30 +263,23 @@ GUARDS = [
 
 @pytest.mark.parametrize(("options", "outcome"), GUARDS)
 def test_authenticity_guards(options: dict[str, Any], outcome: tuple[int, str] | None) -> None:
-    graph = FakeGraph()
     body = options.pop("body", load("callRecord.created__group_call"))
-    result = deliver(body, graph=graph, **options)
+    result = deliver(body, **options)
     if outcome is None:
-        assert result.body == {
-            "status": "accepted",
-            "delivery_id": f"callRecord.created:{GROUP}:v1",
-        }
+        assert result.body == {"status": "accepted", "delivery_id": f"callRecord.created:{GROUP}"}
         assert len(result.calls) == 1
     else:
         assert refused(result) == outcome
         assert result.calls == ()
-        assert graph.reads == []  # nothing is read on an unauthenticated say-so
 
 
 @pytest.mark.parametrize("bad", [0, 1], ids=["first-item-bad", "second-item-bad"])
 def test_one_item_with_another_client_state_refuses_the_whole_body(bad: int) -> None:
-    graph = FakeGraph()
     body = with_item("batch__call_record_and_recording", bad, clientState="guessed")
-    result = deliver(body, graph=graph)
+    result = deliver(body)
     assert refused(result) == (401, "bad_signature")
     assert f"value[{bad}]" in result.body["message"]
     assert result.calls == ()
-    assert graph.reads == []
 
 
 @pytest.mark.parametrize(
@@ -387,100 +337,44 @@ def test_authentic_but_malformed_items_are_bad_payloads(body: bytes, message: st
     assert result.body["message"].startswith(message)
 
 
-# =========================================================================== call records
+# =========================================================================== hints
 
-GROUP_IDS = {"platform": "teams", "meeting_id": JOIN_URL, "instance_uuid": GROUP}
-ADA_KEY, BEN_KEY = f"user:{ADA}", f"user:{BEN}"
-ADA_WHO = {"name": "Ada Mentor", "email": "ada.mentor@contoso.org"}
-BEN_WHO = {"name": "Ben Mentee", "email": "ben.mentee@contoso.org"}
-GRACE = {"participant_key": "guest:8:teamsvisitor:4b7f0e2a9c1d4e6f", "name": "Grace (Guest)"}
-STARTED = t(10, 0, 1, 216988)  # "…01.2169889Z": Graph's seventh digit is dropped
-
-GROUP_EVENTS: list[Event] = [
-    MeetingStarted(**GROUP_IDS, started_at=STARTED),
-    ParticipantJoined(**GROUP_IDS, participant_key=ADA_KEY, at=t(10, 0, 4, 500000), **ADA_WHO),
-    ParticipantLeft(**GROUP_IDS, participant_key=ADA_KEY, at=t(10, 31, 0), **ADA_WHO),
-    ParticipantJoined(**GROUP_IDS, participant_key=BEN_KEY, at=t(10, 1, 11), **BEN_WHO),
-    ParticipantLeft(**GROUP_IDS, participant_key=BEN_KEY, at=t(10, 20, 0), **BEN_WHO),
-    # Ben's second session has only identity.user: same key, and no UPN to offer.
-    ParticipantJoined(
-        **GROUP_IDS, participant_key=BEN_KEY, at=t(10, 21, 30), name="Ben Mentee", email=""
-    ),
-    ParticipantLeft(
-        **GROUP_IDS, participant_key=BEN_KEY, at=t(10, 30, 57), name="Ben Mentee", email=""
-    ),
-    ParticipantJoined(**GROUP_IDS, at=t(10, 5, 0), **GRACE),
-    ParticipantLeft(**GROUP_IDS, at=t(10, 6, 30), **GRACE),
-    # The recording bot's session (identity.application) is no participant.
-    MeetingEnded(**GROUP_IDS, started_at=STARTED, ended_at=t(10, 31, 6, 764001)),
-]
-
-P2P_IDS = {"platform": "teams", "meeting_id": "", "instance_uuid": P2P}
-P2P_START = datetime(2020, 2, 25, 18, 52, 21, 216988, tzinfo=UTC)
-P2P_END = datetime(2020, 2, 25, 18, 52, 46, 764001, tzinfo=UTC)
-ABBIE = {
-    "participant_key": "user:821809f5-0000-0000-0000-3b5136c0e777",
-    "name": "Abbie Wilkins",
-    "email": "abbie.wilkins@contoso.com",
-}
-OWEN = {
-    "participant_key": "user:f69e2c00-0000-0000-0000-185e5f5f5d8a",
-    "name": "Owen Franklin",
-    "email": "owen.franklin@contoso.com",
-}
-P2P_EVENTS: list[Event] = [
-    MeetingStarted(**P2P_IDS, started_at=P2P_START),
-    ParticipantJoined(**P2P_IDS, at=P2P_START, **ABBIE),
-    ParticipantLeft(**P2P_IDS, at=P2P_END, **ABBIE),
-    ParticipantJoined(**P2P_IDS, at=P2P_START, **OWEN),
-    ParticipantLeft(**P2P_IDS, at=P2P_END, **OWEN),
-    MeetingEnded(**P2P_IDS, started_at=P2P_START, ended_at=P2P_END),
-]
+GROUP_RESOURCE = f"communications/callRecords/{GROUP}"
 
 
-def test_a_call_record_notification_becomes_the_fetched_records_events() -> None:
-    graph = FakeGraph()
-    result = deliver(load("callRecord.created__group_call"), graph=graph)
-    assert result.body == {"status": "accepted", "delivery_id": f"callRecord.created:{GROUP}:v1"}
-    assert result.events == GROUP_EVENTS
+def hint(resource: str, change: str, delivery: str) -> PlatformChanged:
+    return PlatformChanged("teams", resource, change, delivery)
+
+
+def test_a_call_record_notification_is_stored_as_a_hint_to_read_it() -> None:
+    result = deliver(load("callRecord.created__group_call"))
+    delivery = f"callRecord.created:{GROUP}"
+    assert (result.status, result.body) == (202, {"status": "accepted", "delivery_id": delivery})
+    assert result.events == [hint(GROUP_RESOURCE, "created", delivery)]
     [call] = result.calls
     assert (call.source, call.event_type) == ("teams", "callRecord.created")
     assert call.payload == payload_of("callRecord.created__group_call")
-    # Read once: the parser and delivery_id() share the record.
-    assert graph.reads == [f"callRecords/{GROUP}"]
 
 
-def test_a_peer_to_peer_call_has_both_ends_as_participants_and_no_join_url() -> None:
-    assert deliver(load("callRecord.created__peer_to_peer")).events == P2P_EVENTS
-
-
-def test_a_notification_of_two_records_reads_and_reports_both() -> None:
-    graph = FakeGraph()
-    result = deliver(load("callRecord.created__two_records"), graph=graph)
+def test_a_notification_of_two_records_stores_a_hint_for_each() -> None:
+    result = deliver(load("callRecord.created__two_records"))
     assert result.calls[0].event_type == "callRecord.created"
-    assert result.events == GROUP_EVENTS + P2P_EVENTS
-    assert result.body["delivery_id"].startswith("batch:")
-    assert graph.reads == [f"callRecords/{GROUP}", f"callRecords/{P2P}"]
-
-
-def test_an_update_is_new_only_when_the_records_version_moves() -> None:
-    graph, inbox = FakeGraph(), Inbox()
-    created = deliver(load("callRecord.created__group_call"), graph=graph, inbox=inbox)
-    updated = deliver(load("callRecord.updated__version_2"), graph=graph, inbox=inbox)
-    retried = deliver(load("callRecord.updated__version_2"), graph=graph, inbox=inbox)
-    graph.records[GROUP]["version"] = 2
-    moved = deliver(load("callRecord.updated__version_2"), graph=graph, inbox=inbox)
-    assert [r.body["status"] for r in (created, updated, retried, moved)] == [
-        "accepted",
-        "accepted",
-        "duplicate",
-        "accepted",
+    assert result.events == [
+        hint(GROUP_RESOURCE, "created", f"callRecord.created:{GROUP}"),
+        hint(f"communications/callRecords/{P2P}", "created", f"callRecord.created:{P2P}"),
     ]
-    assert moved.body["delivery_id"] == f"callRecord.updated:{GROUP}:v2"
-    assert len(inbox.stored) == 3
+    assert result.body["delivery_id"].startswith("batch:")
 
 
-def test_a_retried_notification_is_a_duplicate() -> None:
+def test_the_quoted_spelling_of_a_call_record_is_stored_as_the_same_resource() -> None:
+    body = with_item(
+        "callRecord.created__group_call", resource=f"/communications/callRecords('{GROUP}')"
+    )
+    [event] = deliver(body).events
+    assert event == hint(GROUP_RESOURCE, "created", f"callRecord.created:{GROUP}")
+
+
+def test_a_retried_created_notification_is_a_duplicate() -> None:
     inbox = Inbox()
     first = deliver(load("callRecord.created__group_call"), inbox=inbox)
     again = deliver(load("callRecord.created__group_call"), inbox=inbox)
@@ -488,83 +382,45 @@ def test_a_retried_notification_is_a_duplicate() -> None:
     assert again.body["delivery_id"] == first.body["delivery_id"]
 
 
-def test_graph_is_answered_202_once_stored() -> None:
-    assert TeamsReceiver.accepted_status == 202
-    assert deliver(load("callRecord.created__group_call")).status // 100 == 2
+def test_a_second_subscriptions_created_notification_is_the_same_delivery() -> None:
+    inbox = Inbox()
+    deliver(load("callRecord.created__group_call"), inbox=inbox)
+    other = with_item("callRecord.created__group_call", subscriptionId=SUB_REC)
+    assert deliver(other, inbox=inbox).body["status"] == "duplicate"
 
 
-# =========================================================================== recordings
-
-RECORDING_FILE = RecordingFile(
-    # The documented recording id is 304 characters; the store's columns hold 255.
-    file_id="sha256:" + hashlib.sha256(REC_ID.encode()).hexdigest(),
-    file_type="MP4",
-    recording_type="recording",
-    started_at=t(10, 2, 14, 850220),
-    ended_at=t(10, 30, 58, 123456),
-)
-TRANSCRIPT_FILE = RecordingFile(
-    file_id=TR_ID,
-    file_type="TRANSCRIPT",
-    recording_type="transcript",
-    started_at=t(10, 2, 15),
-    ended_at=t(10, 30, 58),
-)
-
-
-@pytest.mark.parametrize(
-    ("fixture", "file", "resource"),
-    [
-        pytest.param("callRecording.created__basic", RECORDING_FILE, REC_RESOURCE, id="recording"),
-        pytest.param(
-            "callTranscript.created__basic", TRANSCRIPT_FILE, TR_RESOURCE, id="transcript"
-        ),
-    ],
-)
-def test_a_recording_or_transcript_becomes_recording_available(
-    fixture: str, file: RecordingFile, resource: str
-) -> None:
-    graph = FakeGraph()
-    result = deliver(load(fixture), graph=graph)
-    assert result.body["status"] == "accepted"
-    assert result.events == [
-        RecordingAvailable(
-            platform="teams",
-            meeting_id="",
-            instance_uuid=GROUP,  # the recording's callId: the call record of the same call
-            started_at=file.started_at or NOW,
-            files=(file,),
-        )
-    ]
-    assert graph.reads == [resource]
-    assert len(result.body["delivery_id"]) <= 255
-
-
-def test_a_recording_without_call_id_is_kept_under_its_meeting() -> None:
-    graph = FakeGraph()
-    del graph.artifacts[REC_RESOURCE]["callId"]
-    [event] = deliver(load("callRecording.created__basic"), graph=graph).events
-    assert isinstance(event, RecordingAvailable)
-    assert event.instance_uuid == "onlineMeeting:" + MEETING
+def test_every_updated_notification_received_is_stored_since_only_graph_knows_the_version() -> None:
+    # The body of version 2's and version 3's notification are the same bytes: dropping the
+    # second as a duplicate could lose version 3. Each is stored; the read dedupes on version.
+    inbox, clock = Inbox(), FrozenClock(NOW)
+    first = deliver(load("callRecord.updated__version_2"), inbox=inbox, clock=clock)
+    clock.advance(seconds=90)
+    second = deliver(load("callRecord.updated__version_2"), inbox=inbox, clock=clock)
+    assert [r.body["status"] for r in (first, second)] == ["accepted", "accepted"]
+    assert first.body["delivery_id"] == f"callRecord.updated:{GROUP}:{NOW.isoformat()}"
+    [event] = first.events
+    assert event == hint(GROUP_RESOURCE, "updated", first.body["delivery_id"])
+    assert second.events == [hint(GROUP_RESOURCE, "updated", second.body["delivery_id"])]
+    assert second.body["delivery_id"] != first.body["delivery_id"]
 
 
 @pytest.mark.parametrize(
-    ("missing", "started_at"),
+    ("fixture", "resource"),
     [
-        pytest.param(("createdDateTime",), t(10, 30, 58), id="no-created-time"),
-        pytest.param(("createdDateTime", "endDateTime"), NOW, id="no-times-at-all"),
+        pytest.param("callRecording.created__basic", REC_RESOURCE, id="recording"),
+        pytest.param("callTranscript.created__basic", TR_RESOURCE, id="transcript"),
     ],
 )
-def test_a_transcript_without_times_starts_when_known(
-    missing: tuple[str, ...], started_at: datetime
+def test_a_recording_or_transcript_is_stored_as_a_hint_to_read_it(
+    fixture: str, resource: str
 ) -> None:
-    graph = FakeGraph()
-    for field in missing:
-        graph.artifacts[TR_RESOURCE][field] = None
-    [event] = deliver(load("callTranscript.created__basic"), graph=graph).events
-    assert isinstance(event, RecordingAvailable)
-    assert event.started_at == started_at
-    assert event.files[0].started_at is None
+    inbox = Inbox()
+    result = deliver(load(fixture), inbox=inbox)
+    delivery = result.body["delivery_id"]
+    assert result.status == 202
+    assert result.events == [hint(resource, "created", delivery)]
+    assert len(delivery) <= 255
+    assert deliver(load(fixture), inbox=inbox).body["status"] == "duplicate"
 
 
 # =========================================================================== lifecycle
@@ -602,15 +458,13 @@ def test_a_lifecycle_notification_is_stored_logged_and_read_back_as_a_notice(
     level: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    graph = FakeGraph()
     with caplog.at_level(logging.INFO, logger="connector.webhooks.teams"):
-        result = deliver(load(fixture), graph=graph)
+        result = deliver(load(fixture))
     event = fixture.split("__")[0].removeprefix("lifecycle.")
     assert result.body["status"] == "accepted"
     assert result.body["delivery_id"].startswith(f"lifecycle.{event}:{SUB_REC}:")
     # The runner acts on it (connector.subscriptions); Graph is answered without waiting.
     assert result.events == [SubscriptionLifecycle("teams", SUB_REC, event, expires_at=expires)]
-    assert graph.reads == []
     [call] = result.calls
     assert lifecycle_notices(call.payload) == [
         SubscriptionNotice(event, SUB_REC, action, expires_at=expires, tenant_id=TENANT)
@@ -618,10 +472,6 @@ def test_a_lifecycle_notification_is_stored_logged_and_read_back_as_a_notice(
     [record] = [r for r in caplog.records if "needs attention" in r.getMessage()]
     assert record.levelno == level
     assert f"action={action}" in record.getMessage()
-
-
-def test_lifecycle_notifications_need_no_graph_api() -> None:
-    assert deliver(load("lifecycle.missed__basic"), graph=None).body["status"] == "accepted"
 
 
 def test_a_renewed_subscriptions_next_notice_is_a_new_delivery() -> None:
@@ -637,9 +487,8 @@ def test_a_renewed_subscriptions_next_notice_is_a_new_delivery() -> None:
 # =========================================================================== the rest
 
 
-def test_an_ignored_type_is_acknowledged_with_its_reason_without_reading_graph() -> None:
-    graph = FakeGraph()
-    result = deliver(load("callRecord.deleted__expired"), graph=graph)
+def test_an_ignored_type_is_acknowledged_with_its_reason() -> None:
+    result = deliver(load("callRecord.deleted__expired"))
     assert result.reply.status == 200
     assert result.body == {
         "status": "ignored",
@@ -647,7 +496,6 @@ def test_an_ignored_type_is_acknowledged_with_its_reason_without_reading_graph()
         "reason": TeamsReceiver.ignored_events["callRecord.deleted"],
     }
     assert result.calls == ()
-    assert graph.reads == []
 
 
 def test_another_resource_is_acknowledged_logged_and_not_stored(
@@ -664,14 +512,17 @@ def test_another_resource_is_acknowledged_logged_and_not_stored(
 
 
 def test_a_mixed_batch_handles_each_item_by_its_own_type() -> None:
-    graph = FakeGraph()
-    result = deliver(load("batch__call_record_and_recording"), graph=graph)
+    result = deliver(load("batch__call_record_and_recording"))
     [call] = result.calls
     assert call.event_type == BATCH
     assert result.body["delivery_id"].startswith("batch:")
-    assert result.events[:-1] == GROUP_EVENTS
-    assert isinstance(result.events[-1], RecordingAvailable)
-    assert graph.reads == [f"callRecords/{GROUP}", REC_RESOURCE]
+    assert [
+        (e.resource, e.change_type) for e in result.events if isinstance(e, PlatformChanged)
+    ] == [
+        (GROUP_RESOURCE, "created"),
+        (REC_RESOURCE, "created"),
+    ]
+    assert len(result.events) == 2
 
 
 def test_a_mixed_batch_logs_an_unsupported_item_and_keeps_the_rest(
@@ -687,44 +538,6 @@ def test_a_mixed_batch_logs_an_unsupported_item_and_keeps_the_rest(
     messages = [r.getMessage() for r in caplog.records]
     assert any("unsupported" in m and "chats.messages.created" in m for m in messages)
     assert any("ignored" in m and "callRecord.deleted" in m for m in messages)
-
-
-@pytest.mark.parametrize(
-    "graph",
-    [
-        pytest.param(None, id="graph-not-configured"),
-        pytest.param(FakeGraph(Unavailable("Graph answered 503", status=503)), id="unavailable"),
-        pytest.param(FakeGraph(RateLimited("429", retry_after=5)), id="rate-limited"),
-        pytest.param(FakeGraph(Unauthorized("403", status=403)), id="no-permission"),
-        pytest.param(FakeGraph(InvalidRequest("404", status=404)), id="not-found-yet"),
-    ],
-)
-@pytest.mark.parametrize(
-    "fixture", ["callRecord.created__group_call", "callRecording.created__basic"]
-)
-def test_when_graph_cannot_say_the_answer_is_503_so_graph_retries(
-    graph: FakeGraph | None, fixture: str
-) -> None:
-    result = deliver(load(fixture), graph=graph)
-    assert refused(result) == (503, "graph_api_unavailable")
-    assert result.calls == ()
-
-
-@pytest.mark.parametrize("field", ["id", "startDateTime", "endDateTime"])
-def test_a_record_missing_what_the_events_need_answers_503(field: str) -> None:
-    graph = FakeGraph()
-    del graph.records[GROUP][field]
-    result = deliver(load("callRecord.created__group_call"), graph=graph)
-    assert refused(result) == (503, "graph_api_unavailable")
-
-
-def test_every_time_is_timezone_aware_utc() -> None:
-    events = deliver(load("batch__call_record_and_recording")).events
-    for event in events:
-        for name in ("started_at", "ended_at", "at"):
-            value = getattr(event, name, None)
-            if value is not None:
-                assert value.utcoffset() == timedelta(0)
 
 
 # =========================================================================== the tables
