@@ -203,7 +203,7 @@ class ChangeRead:
 
 @runtime_checkable
 class ChangeReader(Protocol):
-    """A platform whose notifications are hints read back through its API (Teams)."""
+    """A platform whose notifications are hints read back through its API (Teams, Meet)."""
 
     def read_change(self, resource: str, change_type: str) -> ChangeRead:
         """The events the resource says now; typed errors when the API cannot tell."""

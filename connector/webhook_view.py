@@ -10,7 +10,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector.hosts import espocrm as espocrm_host
 from connector.hosts import hubspot as hubspot_host
 from connector.hosts import salesforce as salesforce_host
-from connector.platforms import meet_clients
 from connector.services import Services
 from connector.settings import Settings
 from webhooks import RECEIVERS
@@ -23,8 +22,6 @@ bp = Blueprint("webhooks", __name__)
 
 def build_receivers(settings: Settings, services: Services) -> dict[str, WebhookReceiver]:
     zoom, teams = settings.zoom, settings.teams
-    # The Meet REST (and Directory) clients when credentials are configured; else events retry.
-    meet = meet_clients(settings.meet, services.clock)
     return {
         "zoom": RECEIVERS["zoom"](  # type: ignore[call-arg]
             zoom.webhook_secret.reveal() if zoom.webhook_secret else None,
@@ -39,9 +36,7 @@ def build_receivers(settings: Settings, services: Services) -> dict[str, Webhook
         "meet": RECEIVERS["meet"](  # type: ignore[call-arg]
             settings.meet.push_audience,
             settings.meet.push_service_account,
-            clock=services.clock,
-            fetch=meet[0] if meet else None,
-            directory=meet[1] if meet else None,
+            clock=services.clock,  # reads the Meet API in the outbox, never in the request
         ),
         "hubspot": hubspot_host.receiver(settings, services.clock),
         "espocrm": espocrm_host.receiver(settings, services.clock),

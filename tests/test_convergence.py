@@ -10,7 +10,7 @@ the applied security settings) and the decisions in the outbox are the same ever
   the second; a recording notification and the meeting options read back complete the picture.
 - Meet: one Pub/Sub message per conference start and end, per participant session join and
   leave, per generated recording; the participant key is the one
-  `webhooks.meet.participant_identity` gives, and the e-mail the one the receiver reads from
+  `adapters.meet.mapping.participant_identity` gives, and the e-mail the one the read takes from
   the Workspace directory for the signed-in user's `users/{id}` (`FakeDirectory` stands in for
   the Directory API). So a Meet meeting belongs to a pairing by its registered space or by
   both parties' e-mails, and counts as held when both attended, as on the other platforms.
@@ -31,6 +31,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from adapters.meet.mapping import participant_identity, signed_in_user
 from adapters.teams.mapping import call_record_events
 from connector.domain import (
     Event,
@@ -47,7 +48,6 @@ from connector.store.db import Store
 from connector.store.models import Meeting, MeetingLink, OutboxItem
 from tests.test_state import EXAMPLE, at, meeting, outcome, setup_example
 from tests.webhooks.meet_helpers import FakeDirectory
-from webhooks.meet import participant_identity, signed_in_user
 
 Deliveries = list[list[Event]]
 

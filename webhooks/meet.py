@@ -9,16 +9,25 @@ Facts used here are in `shared/reference/video-platforms.md` §5:
   expiry, issuer and `aud`, then that `email` is the push service account and `email_verified`
   is true (https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions);
 - the token proves who sent the request but does not sign the body. Meet event data carries
-  resource names only (`includeResource: false`), so every domain event is built from what the
-  Meet REST API (`fetch`) says about the named resource, never from claims in the body;
+  resource names only (`includeResource: false`), so the body is a hint: each Meet event is
+  stored as `PlatformChanged(platform="meet", resource=<the name>, change_type=<ce-type>)` and
+  no Google API is called during the request. The runner turns the hint into a
+  `PlatformRead`; the outbox reads the Meet REST API (`MeetPlatform.read_change`, mapped by
+  `adapters.meet.mapping`) and queues the meeting's events, retrying 429/5xx with backoff.
+  Pub/Sub is answered 200 at once, whatever the Meet API does;
 - lifecycle events (suspended, expirationReminder, expired) must be handled and "new event
   types that might appear in the future" ignored
   (https://developers.google.com/workspace/events/guides/events-lifecycle); the pipeline's
   unsupported path answers those 200 and logs them;
-- a signed-in participant is `signedinUser.user = "users/{id}"`, never an address. People are
-  matched by e-mail, so a `Directory` (the Admin SDK Directory API) gives the user's primary
-  e-mail. Anonymous and phone participants, and users outside the Workspace domain (the
-  directory does not know them), stay without one.
+- a signed-in participant is `signedinUser.user = "users/{id}"`, never an address; the
+  outbox's read asks the Admin SDK Directory API for the primary e-mail
+  (`adapters.meet.directory`).
+
+Dedupe: a redelivery keeps its `messageId` (unique per message; the sample's CloudEvent
+`ce-id` is per event too), so the receiver's key is `{ce-type}:{messageId}` and a redelivered
+message is a duplicate, read once. The read's events are keyed `{ce-type}:{resource}` under
+the source `meet-api`: what Meet says about a started conference, a session's join or a
+generated file does not change, so a second message about the same resource stores nothing new.
 """
 
 from __future__ import annotations
@@ -30,11 +39,10 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import google.auth.transport
 import google.auth.transport.requests
@@ -43,17 +51,7 @@ from google.auth import exceptions as google_exceptions
 from google.oauth2 import id_token
 
 from connector.clock import Clock, SystemClock
-from connector.domain import (
-    Event,
-    MeetingEnded,
-    MeetingStarted,
-    ParticipantJoined,
-    ParticipantLeft,
-    RecordingAvailable,
-    RecordingFile,
-    SubscriptionLifecycle,
-)
-from connector.errors import AdapterError
+from connector.domain import Event, PlatformChanged, SubscriptionLifecycle
 from webhooks.base import (
     BadPayload,
     BadSignature,
@@ -81,7 +79,8 @@ SUBSCRIPTION_SUSPENDED = "google.workspace.events.subscription.v1.suspended"
 SUBSCRIPTION_EXPIRING = "google.workspace.events.subscription.v1.expirationReminder"
 SUBSCRIPTION_EXPIRED = "google.workspace.events.subscription.v1.expired"
 
-# Names go into REST paths and the body is not signed: accept only their exact shape.
+# Names go into REST paths and the body is not signed: accept only their exact shape (the
+# same patterns as `adapters.meet.mapping`, which reads them; webhooks do not import adapters).
 _ID = r"[A-Za-z0-9_-]+"
 _RECORD = rf"(?P<record>conferenceRecords/{_ID})"
 RECORD_NAME = re.compile(_RECORD)
@@ -95,35 +94,11 @@ TRANSCRIPT_NAME = re.compile(rf"{_RECORD}/transcripts/{_ID}")
 TokenVerifier = Callable[[str, str], Mapping[str, Any]]
 
 
-class MeetApiFailed(WebhookError):
-    """The Meet REST API could not say what an event is about; 503, so Pub/Sub redelivers."""
-
-    status = 503
-    code = "meet_api_unavailable"
-
-
 class CertsUnavailable(WebhookError):
     """Google's signing certificates could not be fetched: refused, but as a retryable 503."""
 
     status = 503
     code = "certs_unavailable"
-
-
-class MeetFetch(Protocol):
-    """What the receiver reads from the Meet REST API (`adapters.meet.MeetClient` is one)."""
-
-    def conference_record(self, name: str) -> Mapping[str, Any]: ...
-    def participant_session(self, name: str) -> Mapping[str, Any]: ...
-    def participant(self, name: str) -> Mapping[str, Any]: ...
-    def recording(self, name: str) -> Mapping[str, Any]: ...
-    def transcript(self, name: str) -> Mapping[str, Any]: ...
-
-
-class Directory(Protocol):
-    """Who a signed-in Meet user is (`adapters.meet.DirectoryClient` is one)."""
-
-    def primary_email(self, user: str) -> str | None:
-        """The primary e-mail of `users/{id}`; None when the directory has no such user."""
 
 
 @dataclass(frozen=True)
@@ -258,21 +233,17 @@ class MeetReceiver:
         *,
         verifier: TokenVerifier | None = None,
         clock: Clock | None = None,
-        fetch: MeetFetch | None = None,
-        directory: Directory | None = None,
     ) -> None:
         self._audience = audience
         self._service_account = service_account
         self._verifier = verifier or GoogleTokenVerifier(clock=clock)
-        self._fetch = fetch
-        self._directory = directory
         self.handled_events: Mapping[str, Parser] = {
-            CONFERENCE_STARTED: self._conference(ended=False),
-            CONFERENCE_ENDED: self._conference(ended=True),
-            PARTICIPANT_JOINED: self._participant(ParticipantJoined, "startTime"),
-            PARTICIPANT_LEFT: self._participant(ParticipantLeft, "endTime"),
-            RECORDING_GENERATED: self._file("recording", lambda api, n: api.recording(n)),
-            TRANSCRIPT_GENERATED: self._file("transcript", lambda api, n: api.transcript(n)),
+            CONFERENCE_STARTED: self._changed("conferenceRecord", RECORD_NAME),
+            CONFERENCE_ENDED: self._changed("conferenceRecord", RECORD_NAME),
+            PARTICIPANT_JOINED: self._changed("participantSession", SESSION_NAME),
+            PARTICIPANT_LEFT: self._changed("participantSession", SESSION_NAME),
+            RECORDING_GENERATED: self._changed("recording", RECORDING_NAME),
+            TRANSCRIPT_GENERATED: self._changed("transcript", TRANSCRIPT_NAME),
             SUBSCRIPTION_SUSPENDED: _lifecycle,
             SUBSCRIPTION_EXPIRING: _lifecycle,
             SUBSCRIPTION_EXPIRED: _lifecycle,
@@ -306,124 +277,23 @@ class MeetReceiver:
         message = _message(payload)  # a redelivery keeps its messageId
         return f"{_ce_type(payload)}:{message.get('messageId') or message.get('message_id')}"
 
-    # -- parsers: the event names a resource, the Meet REST API says what it is ------------
+    # -- parsers: the event names a resource, the outbox reads it ------------------------
 
-    @contextmanager
-    def _api(self) -> Iterator[MeetFetch]:
-        if self._fetch is None:
-            raise MeetApiFailed("the Meet REST API is not configured; the event cannot be read")
-        try:
-            yield self._fetch
-        except AdapterError as exc:
-            raise MeetApiFailed(f"Meet REST API: {type(exc).__name__}: {exc}") from exc
+    def _changed(self, field: str, pattern: re.Pattern[str]) -> Parser:
+        """The event as the hint to read the resource its `data.{field}.name` names."""
 
-    def _conference(self, *, ended: bool) -> Parser:
         def parse(payload: Mapping[str, Any]) -> list[Event]:
-            name = _resource(payload, "conferenceRecord", RECORD_NAME).group("record")
-            with self._api() as api:
-                record = api.conference_record(name)
-            ids = {"platform": PLATFORM, "meeting_id": _api_text(record, "space", name)}
-            started = _api_time(record, "startTime", name)
-            if not ended:
-                return [MeetingStarted(**ids, instance_uuid=name, started_at=started)]
-            ended_at = _api_time(record, "endTime", name)
-            return [MeetingEnded(**ids, instance_uuid=name, started_at=started, ended_at=ended_at)]
-
-        return parse
-
-    def _participant(
-        self, cls: type[ParticipantJoined] | type[ParticipantLeft], time_field: str
-    ) -> Parser:
-        def parse(payload: Mapping[str, Any]) -> list[Event]:
-            match = _resource(payload, "participantSession", SESSION_NAME)
-            session_name, person_name, record_name = match.group(0, "participant", "record")
-            with self._api() as api:
-                session = api.participant_session(session_name)
-                person = api.participant(person_name)
-                record = api.conference_record(record_name)
-            key, display_name = participant_identity(person, person_name)
+            name = _resource(payload, field, pattern).group(0)
             return [
-                cls(
+                PlatformChanged(
                     platform=PLATFORM,
-                    meeting_id=_api_text(record, "space", record_name),
-                    instance_uuid=record_name,
-                    participant_key=key,
-                    at=_api_time(session, time_field, session_name),
-                    name=display_name,
-                    email=self._email(person),
+                    resource=name,
+                    change_type=_ce_type(payload),
+                    delivery=self.delivery_id(payload),
                 )
             ]
 
         return parse
-
-    def _email(self, person: Mapping[str, Any]) -> str:
-        """A signed-in participant's primary e-mail from the directory, else "" (anonymous,
-        phone, outside the domain, or no directory configured).
-
-        A directory that fails (scope not granted, throttled, down) answers 503: Pub/Sub
-        redelivers, so the attendance is linked once it works rather than never.
-        """
-        user = signed_in_user(person)
-        if user is None or self._directory is None:
-            return ""
-        try:
-            return self._directory.primary_email(user) or ""
-        except AdapterError as exc:
-            raise MeetApiFailed(f"Directory API: {type(exc).__name__}: {exc}") from exc
-
-    def _file(self, kind: str, get: Callable[[MeetFetch, str], Mapping[str, Any]]) -> Parser:
-        pattern = RECORDING_NAME if kind == "recording" else TRANSCRIPT_NAME
-
-        def parse(payload: Mapping[str, Any]) -> list[Event]:
-            match = _resource(payload, kind, pattern)
-            name, record_name = match.group(0, "record")
-            with self._api() as api:
-                item = get(api, name)
-                record = api.conference_record(record_name)
-            file = RecordingFile(
-                # The API name, not the Drive or Docs file id: stable, and it leads to both
-                # (`driveDestination.file`, `docsDestination.document`).
-                file_id=name,
-                file_type="MP4" if kind == "recording" else "TRANSCRIPT",
-                recording_type=kind,
-                started_at=_api_time(item, "startTime", name) if item.get("startTime") else None,
-                ended_at=_api_time(item, "endTime", name) if item.get("endTime") else None,
-            )
-            return [
-                RecordingAvailable(
-                    platform=PLATFORM,
-                    meeting_id=_api_text(record, "space", record_name),
-                    instance_uuid=record_name,
-                    started_at=_api_time(record, "startTime", record_name),
-                    files=(file,),
-                )
-            ]
-
-        return parse
-
-
-def participant_identity(person: Mapping[str, Any], participant_name: str) -> tuple[str, str]:
-    """(key, display name) of a Meet participant, the same on each of their sessions.
-
-    A signed-in user keeps `users/{id}` across conferences; an anonymous or phone participant
-    has nothing but the `participants/{id}` resource, which groups all their sessions in one
-    conference (https://developers.google.com/workspace/meet/api/guides/participants).
-    """
-    user = signed_in_user(person)
-    if user is not None:
-        return f"signedin:{user}", str(person["signedinUser"].get("displayName") or "")
-    for field, prefix in (("anonymousUser", "anonymous"), ("phoneUser", "phone")):
-        other = person.get(field)
-        if isinstance(other, Mapping):
-            return f"{prefix}:{participant_name}", str(other.get("displayName") or "")
-    return f"participant:{participant_name}", ""
-
-
-def signed_in_user(person: Mapping[str, Any]) -> str | None:
-    """`signedinUser.user` (`users/{id}`, the id the Admin SDK knows), or None."""
-    signed_in = person.get("signedinUser")
-    user = signed_in.get("user") if isinstance(signed_in, Mapping) else None
-    return user if isinstance(user, str) and user else None
 
 
 def subscription_notice(payload: Mapping[str, Any]) -> SubscriptionNotice:
@@ -503,25 +373,9 @@ def _resource(payload: Mapping[str, Any], field: str, pattern: re.Pattern[str]) 
     return match
 
 
-def _api_text(obj: Mapping[str, Any], field: str, name: str) -> str:
-    value = obj.get(field)
-    if not isinstance(value, str) or not value:
-        raise MeetApiFailed(f"{name} has no {field}")
-    return value
-
-
 def _parse_time(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)  # RFC 3339 with "Z"; nanoseconds truncated
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
-
-
-def _api_time(obj: Mapping[str, Any], field: str, name: str) -> datetime:
-    value = obj.get(field)
-    parsed = _parse_time(value) if isinstance(value, str) else None
-    if parsed is None:
-        # Possibly not there yet (a session's endTime just after `left`): a redelivery may be.
-        raise MeetApiFailed(f"{name} has no {field} (got {value!r})")
-    return parsed

@@ -1,7 +1,8 @@
 """Google Meet: `MeetClient`, read-only calls to the Meet REST API v2.
 
-The webhook receiver (`webhooks.meet.MeetReceiver`) reads what each event names through it;
-`MeetPlatform` (`adapters.meet.platform`) is the `VideoPlatform` over it. Configuration and auth
+`MeetPlatform` (`adapters.meet.platform`) is the `VideoPlatform` over it; the outbox reads
+through it what each event stored by `webhooks.meet.MeetReceiver` names
+(`MeetPlatform.read_change`, mapped to events by `adapters.meet.mapping`). Configuration and auth
 (a token callable or google-auth credentials, e.g. a service account with domain-wide
 delegation and the scope in `SCOPES`) are described in `adapters.meet.client`.
 `DirectoryClient` (`adapters.meet.directory`) turns a signed-in participant's `users/{id}` into

@@ -12,19 +12,41 @@ Call shapes are the Meet REST API v2 as summarised in the project's video-platfo
 | trash_recordings   | none: the MP4 is a file in the organizer's Drive                   |
 |                    | (`driveDestination.file`); the reference documents no delete       |
 | access_link        | `recordings.get` / `transcripts.get` → the Drive/Docs `exportUri`  |
+| read_change        | what an event named (`ChangeReader`, for the outbox; the table in  |
+|                    | `adapters.meet.mapping`), and the Directory e-mail of a person     |
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
-from adapters.base import ConnectionCheck, MeetingSecurity, PastParticipant
+from adapters.base import ChangeRead, ConnectionCheck, MeetingSecurity, PastParticipant
 from adapters.meet.client import NAMES, MeetClient
 from adapters.meet.directory import DirectoryClient
-from connector.errors import AdapterError, InvalidRequest, Unauthorized
+from adapters.meet.mapping import (
+    CONFERENCE_ENDED,
+    CONFERENCE_STARTED,
+    PARTICIPANT_JOINED,
+    PARTICIPANT_LEFT,
+    RECORD_NAME,
+    RECORDING_GENERATED,
+    RECORDING_NAME,
+    SESSION_NAME,
+    TRANSCRIPT_GENERATED,
+    TRANSCRIPT_NAME,
+    conference_events,
+    file_events,
+    optional_time,
+    participant_events,
+    participant_identity,
+    signed_in_user,
+)
+from connector.domain import Event, ParticipantJoined, ParticipantLeft
+from connector.errors import AdapterError, InvalidRequest, Unauthorized, Unavailable
 
 log = logging.getLogger("connector.adapters.meet")
 
@@ -64,19 +86,60 @@ class MeetPlatform:
             key, display = participant_identity(person, name)
             email = self._email(person)
             for session in self._client.participant_sessions(name):
-                joined = _time(session, "startTime")
+                joined = optional_time(session, "startTime")
                 if joined is None:
                     continue  # not started: nothing to count
-                yield PastParticipant(key, display, email, joined, _time(session, "endTime"))
+                yield PastParticipant(
+                    key, display, email, joined, optional_time(session, "endTime")
+                )
 
     def _email(self, person: Mapping[str, Any]) -> str:
-        """The e-mail `webhooks.meet.MeetReceiver` gives the same person (a test holds the two
-        together): a signed-in user's primary address, else "" (anonymous, phone, outside the
-        domain). A failing directory raises, so the outbox retries the whole read-back."""
+        """A signed-in user's primary address from the directory, else "" (anonymous, phone,
+        outside the domain, or no directory configured). A failing directory raises, so the
+        outbox retries the whole read: the attendance is linked once it works, never lost."""
         user = signed_in_user(person)
         if user is None or self._directory is None:
             return ""
         return self._directory.primary_email(user) or ""
+
+    def read_change(self, resource: str, change_type: str) -> ChangeRead:
+        """What the resource a Meet event named says now, as events (`adapters.meet.mapping`).
+
+        Keyed for the inbox by event type and resource: what Meet says about a started or ended
+        conference, a session's join or leave, or a generated file does not change once it
+        is there, so reading it again stores nothing new. A resource Meet does not know (yet)
+        is `Unavailable`: retried with backoff, then dead-lettered where an admin sees it.
+        """
+        try:
+            events = self._read(resource, change_type)
+        except InvalidRequest as exc:
+            if exc.status != 404:
+                raise
+            raise Unavailable(f"Meet resource not found (yet): {exc}", status=404) from exc
+        return ChangeRead(_bounded(f"{change_type}:{resource}"), change_type, events)
+
+    def _read(self, resource: str, change_type: str) -> list[Event]:
+        client = self._client
+        if change_type in (CONFERENCE_STARTED, CONFERENCE_ENDED):
+            name = _match(RECORD_NAME, resource).group(0)
+            record = client.conference_record(name)
+            return conference_events(record, name, ended=change_type == CONFERENCE_ENDED)
+        if change_type in (PARTICIPANT_JOINED, PARTICIPANT_LEFT):
+            names = _match(SESSION_NAME, resource)
+            session = client.participant_session(names.group(0))
+            person = client.participant(names.group("participant"))
+            record = client.conference_record(names.group("record"))
+            cls = ParticipantJoined if change_type == PARTICIPANT_JOINED else ParticipantLeft
+            return participant_events(cls, session, person, record, names, self._email(person))
+        if change_type in (RECORDING_GENERATED, TRANSCRIPT_GENERATED):
+            recording = change_type == RECORDING_GENERATED
+            match = _match(RECORDING_NAME if recording else TRANSCRIPT_NAME, resource)
+            name, record_name = match.group(0, "record")
+            item = client.recording(name) if recording else client.transcript(name)
+            record = client.conference_record(record_name)
+            kind = "recording" if recording else "transcript"
+            return file_events(kind, item, record, name, record_name)
+        raise InvalidRequest(f"not a Meet event the connector reads: {change_type[:120]!r}")
 
     def trash_recordings(self, instance_uuid: str) -> None:
         """Not offered by the Meet API: raises `InvalidRequest`, so it is dead-lettered."""
@@ -105,33 +168,15 @@ class MeetPlatform:
         return uri
 
 
-def participant_identity(person: Mapping[str, Any], participant_name: str) -> tuple[str, str]:
-    """(key, display name): the key `webhooks.meet.participant_identity` gives the same person
-    (a test holds the two together), so attendance read back merges with attendance notified.
-    """
-    user = signed_in_user(person)
-    if user is not None:
-        return f"signedin:{user}", str(person["signedinUser"].get("displayName") or "")
-    for field, prefix in (("anonymousUser", "anonymous"), ("phoneUser", "phone")):
-        other = person.get(field)
-        if isinstance(other, Mapping):
-            return f"{prefix}:{participant_name}", str(other.get("displayName") or "")
-    return f"participant:{participant_name}", ""
+def _bounded(text: str, limit: int = 255) -> str:
+    """`text`, or a digest of it when longer than the store's 255-character columns."""
+    if len(text) <= limit:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def signed_in_user(person: Mapping[str, Any]) -> str | None:
-    """`signedinUser.user` (`users/{id}`, the id the Admin SDK knows), or None."""
-    signed_in = person.get("signedinUser")
-    user = signed_in.get("user") if isinstance(signed_in, Mapping) else None
-    return user if isinstance(user, str) and user else None
-
-
-def _time(obj: Mapping[str, Any], field: str) -> datetime | None:
-    value = obj.get(field)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)  # RFC 3339 with "Z"; nanoseconds truncated
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+def _match(pattern: re.Pattern[str], resource: str) -> re.Match[str]:
+    match = pattern.fullmatch(resource)
+    if match is None:  # the receiver checked it; a replayed row may still be anything
+        raise InvalidRequest(f"not a Meet resource name: {resource[:120]!r}")
+    return match

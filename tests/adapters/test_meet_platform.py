@@ -3,8 +3,8 @@
 | operation         | Meet answers                              | result                        |
 |-------------------|-------------------------------------------|-------------------------------|
 | meeting_security  | the space, `config.accessType`            | knocking; no passcode         |
-| past_participants | two pages of people, each one's sessions  | each session, receiver's keys |
-|                   | + the directory's address of a signed-in  | the receiver's e-mail too     |
+| past_participants | two pages of people, each one's sessions  | each session, the events' keys |
+|                   | + the directory's address of a signed-in  | the events' e-mail too     |
 |                   |   user (none for anonymous or phone)      |                               |
 |                   | the directory refuses (403)               | Unauthorized: outbox retries  |
 |                   | 401 (credentials expired early), then 200 | refreshed once, the 200 body  |
@@ -33,8 +33,8 @@ from adapters.base import MeetingSecurity, PastParticipant
 from adapters.meet import BASE_URL, DIRECTORY_SCOPES, DirectoryClient, MeetClient
 from adapters.meet import SCOPES as MEET_SCOPES
 from adapters.meet.directory import DIRECTORY_URL
+from adapters.meet.mapping import PARTICIPANT_JOINED, participant_identity
 from adapters.meet.platform import MeetPlatform
-from adapters.meet.platform import participant_identity as adapter_identity
 from connector.clock import FrozenClock
 from connector.errors import InvalidRequest, RateLimited, Unauthorized, Unavailable
 from connector.platforms import build_platforms
@@ -54,11 +54,9 @@ from tests.webhooks.meet_helpers import (
     SIGNED_IN_USER,
     SPACE,
     FakeDirectory,
-    deliver,
-    edited,
+    FakeMeet,
     signing_key,
 )
-from webhooks.meet import participant_identity as receiver_identity
 
 NOW = datetime(2024, 5, 1, 10, 45, tzinfo=UTC)
 TOKEN = "ya29.token-for-tests"
@@ -66,7 +64,6 @@ AUTH = matchers.header_matcher({"Authorization": f"Bearer {TOKEN}"})
 FIRST_PAGE = matchers.query_param_matcher({"pageSize": "100"})
 DIRECTORY_USER = f"{DIRECTORY_URL}/users/{SIGNED_IN_USER.removeprefix('users/')}"
 ONLY_THE_ADDRESS = matchers.query_param_matcher({"fields": "primaryEmail"})
-JOINED = "google.workspace.meet.participant.v2.joined__signed_in"
 
 
 @pytest.fixture
@@ -120,12 +117,12 @@ def test_past_participants_page_through_people_and_their_sessions(
 
     people = list(platform().past_participants(RECORD))
     assert [p.key for p in people] == [
-        receiver_identity(RESOURCES[P1], P1)[0],
-        receiver_identity(RESOURCES[P2], P2)[0],
+        participant_identity(RESOURCES[P1], P1)[0],
+        participant_identity(RESOURCES[P2], P2)[0],
     ]
     assert people[0] == PastParticipant(
         key=people[0].key,
-        name=receiver_identity(RESOURCES[P1], P1)[1],
+        name=participant_identity(RESOURCES[P1], P1)[1],
         email=SIGNED_IN_EMAIL,  # Meet says `users/{id}`; the directory says who that is
         join_time=datetime(2024, 5, 1, 10, 0, 4, 500000, tzinfo=UTC),
         leave_time=datetime(2024, 5, 1, 10, 30, 57, tzinfo=UTC),
@@ -141,7 +138,7 @@ def test_a_participant_the_directory_does_not_know_has_no_email(
     directory_answers(api, status=404, json=not_found)
     api.get(f"{BASE_URL}/{P1}/participantSessions", json={"participantSessions": [RESOURCES[S1]]})
     [person] = platform().past_participants(RECORD)
-    assert (person.key, person.email) == (receiver_identity(RESOURCES[P1], P1)[0], "")
+    assert (person.key, person.email) == (participant_identity(RESOURCES[P1], P1)[0], "")
 
 
 def test_a_refusing_directory_fails_the_read_back_for_a_retry(
@@ -171,12 +168,12 @@ class FakeMeetClient:
 @pytest.mark.parametrize(
     ("person", "session"), [(P1, S1), (P2, S2), (P3, S3)], ids=["signed-in", "anonymous", "phone"]
 )
-def test_the_adapter_and_the_receiver_give_a_person_the_same_email(
+def test_the_read_back_and_the_event_read_give_a_person_the_same_key_and_email(
     person: str, session: str
 ) -> None:
     # Both ask the same directory about the same `users/{id}`; others have none on both sides.
-    body = edited(JOINED, data={"participantSession": {"name": session}})
-    [event] = deliver(body, directory=FakeDirectory()).events
+    reader = MeetPlatform(FakeMeet(), FakeDirectory())  # type: ignore[arg-type]
+    [event] = reader.read_change(session, PARTICIPANT_JOINED).events
     meet = MeetPlatform(
         FakeMeetClient(RESOURCES[person], RESOURCES[session]),  # type: ignore[arg-type]
         FakeDirectory(),  # type: ignore[arg-type]
@@ -187,20 +184,6 @@ def test_the_adapter_and_the_receiver_give_a_person_the_same_email(
         getattr(event, "email", None),
     )
     assert past.email == (SIGNED_IN_EMAIL if person == P1 else "")
-
-
-@pytest.mark.parametrize(
-    "person",
-    [
-        {"signedinUser": {"user": "users/1", "displayName": "Ada"}},
-        {"anonymousUser": {"displayName": "Guest"}},
-        {"phoneUser": {"displayName": "+1 *** 55"}},
-        {},
-    ],
-    ids=["signed-in", "anonymous", "phone", "unknown"],
-)
-def test_the_adapter_and_the_receiver_key_a_person_alike(person: dict[str, Any]) -> None:
-    assert adapter_identity(person, P1) == receiver_identity(person, P1)
 
 
 def test_expired_credentials_are_refreshed_once(api: responses.RequestsMock) -> None:

@@ -5,11 +5,12 @@ wrap its public half in a self-signed certificate, and serve `{key id: certifica
 Google's certificate URL through a `responses` mock: the receiver runs its production verifier
 (google-auth's `id_token.verify_token`) unchanged and never reaches Google.
 
-`deliver(body)` sends `body` with a fresh token (`push_token()`) to a `MeetReceiver` whose
-`fetch` is a `FakeMeet` holding one meeting (`RESOURCES`) and whose `directory` is a
-`FakeDirectory` that knows the signed-in user (`DIRECTORY`), and stores what the pipeline
-accepts in the same in-memory `Inbox` the Zoom tests use. Fixtures are Pub/Sub push bodies in
-`tests/fixtures/meet/<ce-type>__<variant>.json`; their `data` names resources in `RESOURCES`.
+`deliver(body)` sends `body` with a fresh token (`push_token()`) to a `MeetReceiver` and stores
+what the pipeline accepts in the same in-memory `Inbox` the Zoom tests use; only Google's
+certificate URL answers, so any other outgoing request (a Meet API read) fails the test.
+Fixtures are Pub/Sub push bodies in `tests/fixtures/meet/<ce-type>__<variant>.json`; their
+`data` names resources in `RESOURCES`, which `FakeMeet` (the Meet REST API's answers, for
+`MeetPlatform.read_change`) and `FakeDirectory` (the signed-in user's e-mail) serve.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import base64
 import functools
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,7 +221,8 @@ def with_type(name: str, ce_type: str) -> bytes:
 
 @dataclass
 class FakeMeet:
-    """`MeetFetch` over `RESOURCES`: records each call, answers 404 for unknown names."""
+    """The `MeetClient` calls a read makes, over `RESOURCES`: records each call, answers 404
+    for unknown names."""
 
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: RESOURCES)
     errors: Mapping[str, AdapterError] = field(default_factory=dict)
@@ -252,7 +254,8 @@ class FakeMeet:
 
 @dataclass
 class FakeDirectory:
-    """`Directory` over `DIRECTORY`: records each lookup; a user it lacks has no e-mail."""
+    """`DirectoryClient.primary_email` over `DIRECTORY`: records each lookup; a user it lacks
+    has no e-mail."""
 
     emails: Mapping[str, str | None] = field(default_factory=lambda: DIRECTORY)
     error: AdapterError | None = None
@@ -270,9 +273,7 @@ class FakeDirectory:
 
 @dataclass(frozen=True)
 class MeetOutcome(Outcome):
-    meet: FakeMeet | None = None
     certs_fetches: int = 0
-    directory: Any = None
 
 
 def deliver(
@@ -285,17 +286,12 @@ def deliver(
     certs_status: int = 200,
     headers: Mapping[str, str | None] | None = None,
     inbox: Inbox | None = None,
-    meet: FakeMeet | object | None = DEFAULT,
-    directory: Any = DEFAULT,
-    google_api: Sequence[responses.BaseResponse] = (),
 ) -> MeetOutcome:
-    """POST `body` to `MeetReceiver(audience, service_account, fetch=meet, directory=…)`.
+    """POST `body` to `MeetReceiver(audience, service_account)`.
 
     `token` goes in `Authorization: Bearer` (DEFAULT: a fresh valid one; None: no header);
     `headers` then add, replace or (None) remove headers. Google's certificate URL answers
-    `certs` (default: the test key's) with `certs_status`, and `google_api` registers more
-    answers (for a real client as `directory`); any other outgoing request fails.
-    `directory` DEFAULT is a fresh `FakeDirectory`; None is no directory lookup.
+    `certs` (default: the test key's) with `certs_status`; any other outgoing request fails.
     """
     sent: dict[str, str] = {"content-type": "application/json", "user-agent": "APIs-Google"}
     if token is DEFAULT:
@@ -306,9 +302,6 @@ def deliver(
         sent.pop(name.lower(), None)
         if value is not None:
             sent[name.lower()] = value
-    fake = FakeMeet() if meet is DEFAULT else meet
-    assert fake is None or isinstance(fake, FakeMeet)
-    directory = FakeDirectory() if directory is DEFAULT else directory
     inbox = Inbox() if inbox is None else inbox
     before = len(inbox.calls)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as google:
@@ -318,12 +311,10 @@ def deliver(
             status=certs_status,
             headers={"Cache-Control": "public, max-age=22151, must-revalidate, no-transform"},
         )
-        for answer in google_api:
-            google.add(answer)
-        receiver = MeetReceiver(audience, service_account, fetch=fake, directory=directory)
+        receiver = MeetReceiver(audience, service_account)
         reply = receive(receiver, Request(body=body, headers=sent), inbox)
         fetches = sum(1 for call in google.calls if call.request.url == GOOGLE_CERTS_URL)
-    return MeetOutcome(reply, inbox, tuple(inbox.calls[before:]), fake, fetches, directory)
+    return MeetOutcome(reply, inbox, tuple(inbox.calls[before:]), fetches)
 
 
 def deliver_fixture(name: str, **options: Any) -> MeetOutcome:

@@ -1,7 +1,6 @@
 """Google Meet via Pub/Sub push, as the receiver must treat it (reference video-platforms.md §5).
 
-Guards, in the pipeline's order; no refusal reaches `accept`, and none before parsing reads
-the Meet API:
+Guards, in the pipeline's order; no refusal reaches `accept`:
 
 | request                                                        | status | answer              |
 |----------------------------------------------------------------|--------|---------------------|
@@ -15,10 +14,11 @@ the Meet API:
 | verified ignored type (recording started, …)                   | 200    | ignored, a reason   |
 | verified type neither handled nor ignored (future types)       | 200    | unsupported, logged |
 | handled, `data` not base64 JSON or not a Meet resource name    | 400    | bad_payload         |
-| handled, the Meet API fails or lacks a field                   | 503    | meet_api_unavailable |
 | handled (incl. lifecycle)                                      | 200    | accepted / duplicate |
 
-Every token is signed in `meet_helpers` with a key made for the run; nothing talks to Google.
+A handled Meet event is stored as a `PlatformChanged` hint; the Meet REST API is read by the
+outbox, never here (tests/test_meet_pipeline.py). Every token is signed in `meet_helpers` with
+a key made for the run; only the certificate URL answers, so any other Google call fails.
 """
 
 from __future__ import annotations
@@ -32,36 +32,14 @@ from typing import Any
 import pytest
 import responses
 
-from adapters.meet import DirectoryClient
-from adapters.meet.directory import DIRECTORY_URL
 from connector.clock import FrozenClock
-from connector.domain import (
-    Event,
-    MeetingEnded,
-    MeetingStarted,
-    ParticipantJoined,
-    ParticipantLeft,
-    RecordingAvailable,
-    RecordingFile,
-    SubscriptionLifecycle,
-)
-from connector.errors import AdapterError, RateLimited, Unauthorized, Unavailable
+from connector.domain import PlatformChanged, SubscriptionLifecycle
 from tests.webhooks.meet_helpers import (
     AUDIENCE,
     DELETE,
-    P2,
-    P3,
     RECORD,
-    RECORDING,
-    RESOURCES,
-    S1,
     SERVICE_ACCOUNT,
-    SIGNED_IN_EMAIL,
-    SIGNED_IN_USER,
     SPACE,
-    TRANSCRIPT,
-    FakeDirectory,
-    FakeMeet,
     Inbox,
     MeetOutcome,
     certs_body,
@@ -91,19 +69,14 @@ SUSPENDED = "google.workspace.events.subscription.v1.suspended__endpoint_permiss
 FUTURE = "google.workspace.meet.smartNote.v2.fileGenerated__not_handled_yet"
 
 
-def t(hour: int, minute: int, second: int, micro: int = 0) -> datetime:
-    return datetime(2024, 5, 1, hour, minute, second, micro, tzinfo=UTC)
-
-
 def outcome_of(result: MeetOutcome) -> tuple[int, str]:
     return result.status, result.body["error"]
 
 
 def refused_untouched(result: MeetOutcome, status: int, code: str) -> None:
-    """Refused with `status`/`code`, nothing stored, the Meet API never asked."""
+    """Refused with `status`/`code`, nothing stored."""
     assert outcome_of(result) == (status, code)
     assert result.inbox.calls == []
-    assert result.meet is None or result.meet.calls == []
 
 
 # =========================================================================== verification
@@ -116,12 +89,11 @@ def test_a_google_signed_push_is_accepted_and_its_events_stored() -> None:
         "delivery_id": "google.workspace.meet.conference.v2.ended:2070443601311540",
     }
     assert result.events == [
-        MeetingEnded(
+        PlatformChanged(
             platform="meet",
-            meeting_id=SPACE,
-            instance_uuid=RECORD,
-            started_at=t(10, 0, 1, 250412),
-            ended_at=t(10, 31, 6, 998000),
+            resource=RECORD,
+            change_type="google.workspace.meet.conference.v2.ended",
+            delivery="google.workspace.meet.conference.v2.ended:2070443601311540",
         )
     ]
     assert result.certs_fetches == 1
@@ -299,225 +271,43 @@ def test_the_verifier_refuses_rather_than_return_false() -> None:
 
 # =========================================================================== handled events
 
-SIGNED_IN_KEY = f"signedin:{SIGNED_IN_USER}"
-
-HANDLED = [
-    pytest.param(
-        "google.workspace.meet.conference.v2.started__basic",
-        [MeetingStarted("meet", SPACE, RECORD, t(10, 0, 1, 250412))],
-        id="conference-started",
-    ),
-    pytest.param(
-        ENDED,
-        [MeetingEnded("meet", SPACE, RECORD, t(10, 0, 1, 250412), t(10, 31, 6, 998000))],
-        id="conference-ended",
-    ),
-    pytest.param(
-        JOINED,
-        [
-            ParticipantJoined(
-                "meet",
-                SPACE,
-                RECORD,
-                SIGNED_IN_KEY,
-                t(10, 0, 4, 500000),
-                "Ada Mentor",
-                SIGNED_IN_EMAIL,
-            )
-        ],
-        id="joined-signed-in",
-    ),
-    pytest.param(
-        "google.workspace.meet.participant.v2.joined__anonymous",
-        [
-            ParticipantJoined(
-                "meet", SPACE, RECORD, f"anonymous:{P2}", t(10, 1, 11), "Grace (guest)"
-            )
-        ],
-        id="joined-anonymous",
-    ),
-    pytest.param(
-        "google.workspace.meet.participant.v2.joined__phone",
-        [ParticipantJoined("meet", SPACE, RECORD, f"phone:{P3}", t(10, 2, 39), "+1 555-***-**42")],
-        id="joined-phone",
-    ),
-    pytest.param(
-        LEFT,
-        [
-            ParticipantLeft(
-                "meet", SPACE, RECORD, SIGNED_IN_KEY, t(10, 30, 57), "Ada Mentor", SIGNED_IN_EMAIL
-            )
-        ],
-        id="left-signed-in",
-    ),
-    pytest.param(
-        "google.workspace.meet.participant.v2.left__anonymous",
-        [ParticipantLeft("meet", SPACE, RECORD, f"anonymous:{P2}", t(10, 29, 43), "Grace (guest)")],
-        id="left-anonymous",
-    ),
-    pytest.param(
-        "google.workspace.meet.recording.v2.fileGenerated__basic",
-        [
-            RecordingAvailable(
-                "meet",
-                SPACE,
-                RECORD,
-                t(10, 0, 1, 250412),
-                (RecordingFile(RECORDING, "MP4", "recording", t(10, 3, 0), t(10, 30, 0)),),
-            )
-        ],
-        id="recording-file-generated",
-    ),
-    pytest.param(
-        "google.workspace.meet.transcript.v2.fileGenerated__basic",
-        [
-            RecordingAvailable(
-                "meet",
-                SPACE,
-                RECORD,
-                t(10, 0, 1, 250412),
-                (RecordingFile(TRANSCRIPT, "TRANSCRIPT", "transcript", t(10, 3, 0), t(10, 30, 0)),),
-            )
-        ],
-        id="transcript-file-generated",
-    ),
+# Each Meet event is a hint: the resource it names, read later by the outbox
+# (`MeetPlatform.read_change`, tested in tests/adapters/test_meet_reads.py).
+RESOURCE_FIELDS = ("conferenceRecord", "participantSession", "recording", "transcript")
+HANDLED_FIXTURES = [
+    name
+    for name in fixture_names()
+    if name.split("__")[0] in MeetReceiver(AUDIENCE, SERVICE_ACCOUNT).handled_events
+    and ".meet." in name
 ]
 
 
-@pytest.mark.parametrize(("name", "events"), HANDLED)
-def test_handled_event(name: str, events: list[Event]) -> None:
-    result = deliver_fixture(name)
+def named_resource(name: str) -> str:
+    data = decoded_data(name)
+    [field] = [f for f in RESOURCE_FIELDS if f in data]
+    resource: str = data[field]["name"]
+    return resource
+
+
+@pytest.mark.parametrize("name", HANDLED_FIXTURES)
+def test_a_meet_event_is_stored_as_the_hint_to_read_the_resource_it_names(name: str) -> None:
+    result = deliver_fixture(name)  # only the certificate URL answers: no Meet API call
+    ce_type = name.split("__")[0]
     assert result.body["status"] == "accepted"
-    assert result.events == events
+    assert result.events == [
+        PlatformChanged(
+            platform="meet",
+            resource=named_resource(name),
+            change_type=ce_type,
+            delivery=result.body["delivery_id"],
+        )
+    ]
 
 
 def test_every_handled_meet_type_has_a_fixture() -> None:
     covered = {name.split("__")[0] for name in fixture_names()}
     assert set(MeetReceiver(AUDIENCE, SERVICE_ACCOUNT).handled_events) <= covered
-
-
-def test_a_participant_event_reads_the_session_the_person_and_the_conference() -> None:
-    result = deliver_fixture(JOINED)
-    assert result.meet is not None
-    assert result.meet.calls == [
-        ("participant_session", S1),
-        ("participant", S1.split("/participantSessions/")[0]),
-        ("conference_record", RECORD),
-    ]
-
-
-def test_a_participant_has_the_same_key_on_join_and_leave() -> None:
-    for variant in ("signed_in", "anonymous"):
-        [joined] = deliver_fixture(f"google.workspace.meet.participant.v2.joined__{variant}").events
-        [left] = deliver_fixture(f"google.workspace.meet.participant.v2.left__{variant}").events
-        assert isinstance(joined, ParticipantJoined) and isinstance(left, ParticipantLeft)
-        assert joined.participant_key == left.participant_key
-
-
-def test_a_signed_in_user_keeps_one_key_across_conferences() -> None:
-    # users/{id} is the person; the participants/{id} resource is per conference.
-    other_record = "conferenceRecords/def456-conf"
-    other_participant = f"{other_record}/participants/p-9"
-    other_session = f"{other_participant}/participantSessions/s-9"
-    meet = FakeMeet(
-        resources=RESOURCES
-        | {
-            other_record: RESOURCES[RECORD] | {"name": other_record},
-            other_participant: RESOURCES[S1.split("/participantSessions/")[0]]
-            | {"name": other_participant},
-            other_session: RESOURCES[S1] | {"name": other_session},
-        }
-    )
-    body = edited(JOINED, data={"participantSession": {"name": other_session}})
-    [event] = deliver(body, meet=meet).events
-    assert isinstance(event, ParticipantJoined)
-    assert (event.instance_uuid, event.participant_key) == (other_record, SIGNED_IN_KEY)
-
-
-# =========================================================================== who signed in
-
-# Meet names a signed-in participant `users/{id}`; the directory gives their primary e-mail,
-# which is what links them to a program person. Nobody else has one.
-#
-# | participant                                | directory asked | e-mail         | status |
-# |--------------------------------------------|-----------------|----------------|--------|
-# | signed in, a user of the domain            | users/{id}      | primary e-mail | 200    |
-# | signed in, not in the directory (external) | users/{id}      | ""             | 200    |
-# | anonymous, phone                           | no              | ""             | 200    |
-# | any, directory lookup switched off         | no              | ""             | 200    |
-# | signed in, the directory fails             | users/{id}      | (not stored)   | 503    |
-
-
-def test_a_signed_in_participant_joined_event_carries_their_directory_email() -> None:
-    result = deliver_fixture(JOINED)
-    [event] = result.events
-    assert isinstance(event, ParticipantJoined)
-    assert (event.participant_key, event.email) == (SIGNED_IN_KEY, SIGNED_IN_EMAIL)
-    assert result.directory.calls == [SIGNED_IN_USER]
-
-
-def test_the_email_comes_from_the_admin_sdk_directory_api() -> None:
-    # The production client behind the receiver: one users.get, asking for the address only.
-    url = f"{DIRECTORY_URL}/users/{SIGNED_IN_USER.removeprefix('users/')}"
-    answer = responses.Response(
-        "GET",
-        url,
-        json={"primaryEmail": "Ada.Mentor@Program.org"},
-        match=[responses.matchers.query_param_matcher({"fields": "primaryEmail"})],
-    )
-    directory = DirectoryClient(lambda: "ya29.directory-token")
-    joined = deliver_fixture(JOINED, directory=directory, google_api=[answer])
-    left = deliver_fixture(LEFT, directory=directory, google_api=[answer])
-    events = [*joined.events, *left.events]
-    assert [type(e) for e in events] == [ParticipantJoined, ParticipantLeft]
-    assert [getattr(e, "email", None) for e in events] == [SIGNED_IN_EMAIL] * 2
-    assert answer.call_count == 1  # the second event is answered from the cache
-
-
-@pytest.mark.parametrize(
-    ("name", "directory"),
-    [
-        pytest.param(JOINED, FakeDirectory(emails={}), id="signed-in-outside-the-domain"),
-        pytest.param(JOINED, None, id="directory-lookup-off"),
-        pytest.param(
-            "google.workspace.meet.participant.v2.joined__anonymous",
-            FakeDirectory(),
-            id="anonymous",
-        ),
-        pytest.param(
-            "google.workspace.meet.participant.v2.joined__phone", FakeDirectory(), id="phone"
-        ),
-    ],
-)
-def test_others_are_accepted_without_an_email(name: str, directory: FakeDirectory | None) -> None:
-    result = deliver_fixture(name, directory=directory)
-    assert result.body["status"] == "accepted"
-    [event] = result.events
-    assert isinstance(event, ParticipantJoined) and event.email == ""
-    if directory is not None and "signed_in" not in name:
-        assert directory.calls == []  # only a signed-in user has an id the directory knows
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        pytest.param(Unauthorized("Directory users.get answered 403", status=403), id="403"),
-        pytest.param(RateLimited("Directory users.get answered 429", retry_after=9), id="429"),
-        pytest.param(Unavailable("Directory users.get answered 503", status=503), id="503"),
-    ],
-)
-def test_a_directory_failure_answers_503_so_pubsub_redelivers(error: AdapterError) -> None:
-    result = deliver_fixture(JOINED, directory=FakeDirectory(error=error))
-    assert outcome_of(result) == (503, "meet_api_unavailable")
-    assert result.body["message"].startswith(f"Directory API: {type(error).__name__}")
-    assert result.inbox.calls == []
-
-
-def test_the_email_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    assert deliver_fixture(JOINED).body["status"] == "accepted"
-    assert caplog.records
-    assert SIGNED_IN_EMAIL not in caplog.text
+    assert len(HANDLED_FIXTURES) == 9
 
 
 # =========================================================================== lifecycle
@@ -574,15 +364,10 @@ def test_a_lifecycle_event_is_stored_and_logged_loud_without_reading_meet(
             reason=notice.reason,
         )
     ]
-    assert result.meet is not None and result.meet.calls == []
     assert subscription_notice(json.loads(load_fixture(name))) == notice
     [record] = [r for r in caplog.records if r.name == "connector.webhooks.meet"]
     assert record.levelno == level
     assert "subscriptions/meet-mentoring-1" in record.getMessage()
-
-
-def test_lifecycle_events_need_no_meet_api() -> None:
-    assert deliver_fixture(SUSPENDED, meet=None).body["status"] == "accepted"
 
 
 # =========================================================================== ignored, unsupported
@@ -599,7 +384,6 @@ def test_every_ignored_type_is_acknowledged_with_its_reason_without_reading_meet
         "reason": MeetReceiver.ignored_events[ce_type],
     }
     assert result.inbox.calls == []
-    assert result.meet is not None and result.meet.calls == []
 
 
 def test_a_new_event_type_is_acknowledged_logged_and_not_stored(
@@ -611,7 +395,6 @@ def test_a_new_event_type_is_acknowledged_logged_and_not_stored(
     ce_type = "google.workspace.meet.smartNote.v2.fileGenerated"
     assert result.body == {"status": "unsupported", "event": ce_type}
     assert result.inbox.calls == []
-    assert result.meet is not None and result.meet.calls == []
     [record] = [r for r in caplog.records if r.name == "connector.webhooks.unsupported"]
     assert record.levelno == logging.WARNING
     assert ce_type in record.getMessage()
@@ -731,49 +514,3 @@ def test_payload_guards(body: bytes, message: str) -> None:
     result = deliver(body)
     refused_untouched(result, 400, "bad_payload")
     assert result.body["message"].startswith(message)
-
-
-# =========================================================================== the Meet API
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        pytest.param(Unavailable("Meet GET answered 503", status=503), id="unavailable"),
-        pytest.param(RateLimited("Meet GET answered 429", retry_after=30), id="rate-limited"),
-        pytest.param(Unauthorized("Meet GET answered 401", status=401), id="unauthorized"),
-    ],
-)
-def test_a_meet_api_failure_answers_503_so_pubsub_redelivers(error: AdapterError) -> None:
-    result = deliver_fixture(JOINED, meet=FakeMeet(errors={S1: error}))
-    assert outcome_of(result) == (503, "meet_api_unavailable")
-    assert type(error).__name__ in result.body["message"]
-    assert result.inbox.calls == []
-
-
-def test_a_resource_meet_does_not_know_answers_503() -> None:
-    result = deliver_fixture(ENDED, meet=FakeMeet(resources={}))
-    assert outcome_of(result) == (503, "meet_api_unavailable")
-
-
-def test_without_the_meet_api_a_handled_event_is_refused_for_redelivery() -> None:
-    result = deliver_fixture(ENDED, meet=None)
-    assert outcome_of(result) == (503, "meet_api_unavailable")
-    assert result.inbox.calls == []
-
-
-@pytest.mark.parametrize(
-    ("name", "resource", "field"),
-    [
-        pytest.param(ENDED, RECORD, "endTime", id="ended-record-without-end"),
-        pytest.param(ENDED, RECORD, "space", id="record-without-space"),
-        pytest.param(LEFT, S1, "endTime", id="left-session-without-end"),
-    ],
-)
-def test_an_answer_missing_what_the_event_needs_answers_503(
-    name: str, resource: str, field: str
-) -> None:
-    partial = {k: v for k, v in RESOURCES[resource].items() if k != field}
-    result = deliver_fixture(name, meet=FakeMeet(resources=RESOURCES | {resource: partial}))
-    assert outcome_of(result) == (503, "meet_api_unavailable")
-    assert field in result.body["message"]
