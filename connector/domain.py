@@ -258,7 +258,8 @@ class HostChanged(Event):
 
 @dataclass(frozen=True)
 class PlatformChanged(Event):
-    """A video platform said one of its resources changed (a Graph change notification).
+    """A video platform said one of its resources changed (a Graph change notification, a
+    Workspace Events CloudEvent from Meet).
 
     A hint, like `HostChanged`: the notification names the resource, not what it now says.
     The runner turns it into a `PlatformRead`; the outbox reads the resource from the
