@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters.base import VideoPlatform
 from connector.clock import Clock, SystemClock
@@ -34,6 +35,11 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # webhooks are small; refuse floods
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["connector"] = services
+    if settings.server.proxy_hops:  # trust exactly that many X-Forwarded-* hops, no more
+        hops = settings.server.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     app.extensions["receivers"] = webhook_view.build_receivers(settings, services)
     for blueprint in (webhook_view.bp, api.bp, staff.bp, admin.bp, health.bp):
         app.register_blueprint(blueprint)

@@ -52,6 +52,7 @@ class ServerSettings:
     workers: int = 2
     threads: int = 4
     access_log: bool = False  # the app logs every webhook with its outcome already
+    proxy_hops: int = 0  # trusted proxies in front that set X-Forwarded-For/-Proto/-Host
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class ServerSchema(Section):
     workers = mf.Integer(strict=True, validate=validate.Range(1, 64))
     threads = mf.Integer(strict=True, validate=validate.Range(1, 256))
     access_log = mf.Boolean(truthy={True}, falsy={False})
+    proxy_hops = mf.Integer(strict=True, validate=validate.Range(0, 5))
 
 
 class AdminSchema(Section):

@@ -235,6 +235,34 @@ def test_many_failures_from_one_address_lock_it_for_every_name(
     assert sign_in(client, "admin").status_code == 429
 
 
+@pytest.mark.parametrize(("proxy_hops", "locked"), [(0, True), (1, False)])
+def test_behind_a_trusted_proxy_the_lock_is_per_client_address(
+    settings: Settings,
+    store: Store,
+    clock: FrozenClock,
+    users: dict[str, str],
+    proxy_hops: int,
+    locked: bool,
+) -> None:
+    """The proxy (127.0.0.1) is locked; a client behind it is not, once its hop is trusted.
+    Untrusted, X-Forwarded-For is the client's own word and changes nothing."""
+    server = dataclasses.replace(settings.server, proxy_hops=proxy_hops)
+    app = create_app(
+        with_secret_key(dataclasses.replace(settings, server=server)), store=store, clock=clock
+    )
+    add(
+        store,
+        *[
+            SignInFailure(username=f"guess{i}", address="127.0.0.1", at=START)
+            for i in range(accounts.MAX_FAILURES_PER_ADDRESS)
+        ],
+    )
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+
+    assert sign_in(client, "admin").status_code == (429 if locked else 303)
+
+
 def test_sign_in_without_the_csrf_token_is_refused(
     client: FlaskClient, users: dict[str, str]
 ) -> None:
