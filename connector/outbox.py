@@ -17,6 +17,7 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, or_, select, update
 
@@ -257,4 +258,15 @@ def _alive(pid_text: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process nobody has reaped yet still answers `kill(pid, 0)`: in a container
+    whose PID 1 reaps late, a SIGKILLed worker stays a zombie for a while. Linux says so in
+    /proc; elsewhere the lease simply runs out."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]

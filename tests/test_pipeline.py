@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -429,6 +431,35 @@ def test_on_start_deliveries_of_a_dead_local_process_go_out_at_once(
     assert outbox.recover_interrupted() == 1
     assert outbox.run_once() == 1
     assert host.written == ["t:1"]  # t:2 belongs to a live process and keeps its lease
+
+
+def test_a_killed_worker_not_yet_reaped_counts_as_dead(
+    store: Store, settings: Settings, clock: FrozenClock
+) -> None:
+    """SIGKILLed workers are zombies until someone reaps them, and zombies answer kill(0)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not become a zombie"
+            time.sleep(0.01)
+        os.kill(child.pid, 0)  # still "there" for kill(0)
+
+        outbox = outbox_with(store, settings, clock, FlakyHost())
+        outbox._claim(10)
+        with store.session() as session:
+            row = session.scalars(select(OutboxItem).where(OutboxItem.key == "t:1")).one()
+            row.lease_owner = f"{socket.gethostname()}:{child.pid}"
+
+        assert outbox.recover_interrupted() == 1
+    finally:
+        child.wait(timeout=10)
 
 
 def item_decision(key: str) -> dict[str, Any]:
