@@ -1,4 +1,4 @@
-"""What every vendor HTTP client here shares: reading `Retry-After` and JSON object bodies."""
+"""What every vendor HTTP client here shares: `Retry-After`, JSON object bodies, typed errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 
 import requests
 
-from connector.errors import Unavailable
+from connector.errors import (
+    AdapterError,
+    Conflict,
+    InvalidRequest,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -50,3 +57,24 @@ def json_object(response: requests.Response, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Unavailable(f"{what} answered JSON that is not an object")
     return body
+
+
+def error_for(response: requests.Response, message: str, now: datetime) -> AdapterError:
+    """The typed error for a failed response (STYLE.md habit 8), by its status alone.
+
+    401/403 `Unauthorized` (a refused or under-scoped credential), 429 `RateLimited` with the
+    `Retry-After` wait, 409 `Conflict`, 5xx `Unavailable`, any other 4xx `InvalidRequest`:
+    the same request would fail the same way. Clients check their vendor's special cases
+    first and leave the rest to this.
+    """
+    status = response.status_code
+    if status in (401, 403):
+        return Unauthorized(message, status=status)
+    if status == 429:
+        wait = retry_after_seconds(response.headers.get("Retry-After"), now)
+        return RateLimited(message, retry_after=wait, status=status)
+    if status == 409:
+        return Conflict(message, status=status)
+    if status >= 500:
+        return Unavailable(message, status=status)
+    return InvalidRequest(message, status=status)

@@ -28,13 +28,11 @@ from urllib.parse import quote
 
 import requests
 
-from adapters.http import json_object, retry_after_seconds
+from adapters.http import error_for, json_object
 from connector.clock import Clock
 from connector.errors import (
     AdapterError,
-    Conflict,
     InvalidRequest,
-    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -139,17 +137,8 @@ class EspoClient:
             error = InvalidRequest(message, status=status)
         elif status == 403:
             error = Unauthorized(message + " (check the API user's role)", status=status)
-        elif status == 409:
-            error = Conflict(message, status=status)
-        elif status == 429:
-            retry_after = retry_after_seconds(
-                response.headers.get("Retry-After"), self._clock.now()
-            )
-            error = RateLimited(message, retry_after=retry_after, status=status)
-        elif status >= 500:
-            error = Unavailable(message, status=status)
-        else:  # 400, 404 and the rest of 4xx: the same request would fail the same way
-            error = InvalidRequest(message, status=status)
+        else:  # 409 Conflict (a duplicate), 429, 5xx, and 400/404 that would fail again
+            error = error_for(response, message, self._clock.now())
         raise error
 
 

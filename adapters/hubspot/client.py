@@ -36,11 +36,10 @@ from urllib.parse import quote
 
 import requests
 
-from adapters.http import json_object, retry_after_seconds
+from adapters.http import error_for, json_object, retry_after_seconds
 from connector.clock import Clock
 from connector.errors import (
     AdapterError,
-    Conflict,
     InvalidRequest,
     RateLimited,
     Unauthorized,
@@ -152,12 +151,8 @@ class HubSpotClient:
             error = Unauthorized(message + " (is a scope missing on the private app?)", status=403)
         elif status == 429:
             error = RateLimited(message, retry_after=self._retry_after(response, body))
-        elif status == 409:
-            error = Conflict(message, status=status)
-        elif status >= 500:
-            error = Unavailable(message, status=status)
         else:
-            error = InvalidRequest(message, status=status)
+            error = error_for(response, message, self._clock.now())
         raise error
 
     def _retry_after(self, response: requests.Response, body: Mapping[str, Any]) -> float | None:

@@ -39,12 +39,10 @@ import requests
 from google.auth import exceptions as google_exceptions
 
 from adapters.base import MeetingSecurity
-from adapters.http import json_object, retry_after_seconds
+from adapters.http import error_for, json_object
 from connector.clock import Clock, SystemClock
 from connector.errors import (
-    AdapterError,
     InvalidRequest,
-    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -204,19 +202,7 @@ class MeetClient:
         if status < 400:
             return
         message = f"Meet {what} answered {status}: {describe_error(response)}"
-        error: AdapterError
-        if status in (401, 403):
-            error = Unauthorized(message, status=status)
-        elif status == 429:
-            retry_after = retry_after_seconds(
-                response.headers.get("Retry-After"), self._clock.now()
-            )
-            error = RateLimited(message, retry_after=retry_after, status=status)
-        elif status >= 500:
-            error = Unavailable(message, status=status)
-        else:
-            error = InvalidRequest(message, status=status)
-        raise error
+        raise error_for(response, message, self._clock.now())
 
 
 class CredentialsToken:

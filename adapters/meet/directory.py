@@ -42,13 +42,11 @@ from collections.abc import Callable
 import google.auth.credentials
 import requests
 
-from adapters.http import json_object, retry_after_seconds
+from adapters.http import error_for, json_object
 from adapters.meet.client import DEFAULT_TIMEOUT, CredentialsToken, describe_error
 from connector.clock import Clock, SystemClock
 from connector.errors import (
-    AdapterError,
     InvalidRequest,
-    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -165,19 +163,9 @@ class DirectoryClient:
         if status < 400:
             return
         message = f"Directory users.get answered {status}: {describe_error(response)}"
-        error: AdapterError
         if status in (401, 403):
-            error = Unauthorized(f"{message}; {GRANT_HINT}", status=status)
-        elif status == 429:
-            retry_after = retry_after_seconds(
-                response.headers.get("Retry-After"), self._clock.now()
-            )
-            error = RateLimited(message, retry_after=retry_after, status=status)
-        elif status >= 500:
-            error = Unavailable(message, status=status)
-        else:
-            error = InvalidRequest(message, status=status)
-        raise error
+            message = f"{message}; {GRANT_HINT}"
+        raise error_for(response, message, self._clock.now())
 
 
 __all__ = ["CACHE_SIZE", "DIRECTORY_URL", "SCOPES", "DirectoryClient"]

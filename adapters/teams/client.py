@@ -43,11 +43,9 @@ from urllib.parse import quote
 import requests
 
 from adapters.base import MeetingSecurity
-from adapters.http import json_object, retry_after_seconds
+from adapters.http import error_for, json_object, retry_after_seconds
 from connector.clock import Clock
 from connector.errors import (
-    AdapterError,
-    Conflict,
     InvalidRequest,
     RateLimited,
     Unauthorized,
@@ -324,18 +322,10 @@ class GraphClient:
             return
         message = f"Graph {what} answered {status}: {_describe(response)}"
         retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock.now())
-        error: AdapterError
-        if status in (401, 403):  # 403: a missing permission or application access policy
-            error = Unauthorized(message, status=status)
-        elif status == 429 or (status == 503 and retry_after is not None):
-            error = RateLimited(message, retry_after=retry_after, status=status)
-        elif status == 409:
-            error = Conflict(message, status=status)
-        elif status >= 500:
-            error = Unavailable(message, status=status)
-        else:
-            error = InvalidRequest(message, status=status)
-        raise error
+        if status == 503 and retry_after is not None:  # Graph throttles with 503 + Retry-After
+            raise RateLimited(message, retry_after=retry_after, status=status)
+        # A 403: a missing permission or application access policy.
+        raise error_for(response, message, self._clock.now())
 
 
 def _check(pattern: re.Pattern[str], value: Any, what: str) -> None:

@@ -24,13 +24,10 @@ from urllib.parse import quote
 
 import requests
 
-from adapters.http import json_object, retry_after_seconds
+from adapters.http import error_for, json_object
 from connector.clock import Clock
 from connector.errors import (
-    AdapterError,
-    Conflict,
     InvalidRequest,
-    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -174,21 +171,8 @@ class ZoomClient:
         if status < 400:
             return
         message = f"Zoom {what} answered {status}: {_describe(response)}"
-        error: AdapterError
-        if status in (401, 403):  # 403: the app lacks a scope or the account a feature
-            error = Unauthorized(message, status=status)
-        elif status == 429:
-            retry_after = retry_after_seconds(
-                response.headers.get("Retry-After"), self._clock.now()
-            )
-            error = RateLimited(message, retry_after=retry_after, status=status)
-        elif status == 409:
-            error = Conflict(message, status=status)
-        elif status >= 500:
-            error = Unavailable(message, status=status)
-        else:  # 400, 404, 422 and the rest of 4xx: repeating the same request cannot help
-            error = InvalidRequest(message, status=status)
-        raise error
+        # A 403: the app lacks a scope or the account a feature.
+        raise error_for(response, message, self._clock.now())
 
 
 def _describe(response: requests.Response) -> str:
