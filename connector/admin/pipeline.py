@@ -58,26 +58,23 @@ def _status_filter(queue: str) -> str | None:
 @bp.get("/inbox")
 @requires("admin", browser=True)
 def inbox() -> str:
-    status = _status_filter("inbox")
-    return page(
-        "admin/queue.html",
-        queue="inbox",
-        status=status,
-        statuses=STATUSES["inbox"],
-        rows=rows("inbox", status),
-    )
+    return _queue_page("inbox")
 
 
 @bp.get("/outbox")
 @requires("admin", browser=True)
 def outbox() -> str:
-    status = _status_filter("outbox")
+    return _queue_page("outbox")
+
+
+def _queue_page(queue: str) -> str:
+    status = _status_filter(queue)
     return page(
         "admin/queue.html",
-        queue="outbox",
+        queue=queue,
         status=status,
-        statuses=STATUSES["outbox"],
-        rows=rows("outbox", status),
+        statuses=STATUSES[queue],
+        rows=rows(queue, status),
     )
 
 
