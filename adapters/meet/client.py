@@ -93,13 +93,7 @@ class MeetClient:
         clock: Clock | None = None,
     ) -> None:
         self._session = session or requests.Session()
-        source = credentials_or_token_provider
-        self._token: TokenProvider
-        if isinstance(source, google.auth.credentials.Credentials):
-            self._credentials: CredentialsToken | None = CredentialsToken(source, self._session)
-            self._token = self._credentials
-        else:
-            self._credentials, self._token = None, source
+        self._credentials, self._token = token_source(credentials_or_token_provider, self._session)
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._clock = clock or SystemClock()
@@ -203,6 +197,17 @@ class MeetClient:
             return
         message = f"Meet {what} answered {status}: {describe_error(response)}"
         raise error_for(response, message, self._clock.now())
+
+
+def token_source(
+    source: google.auth.credentials.Credentials | TokenProvider, session: requests.Session
+) -> tuple[CredentialsToken | None, TokenProvider]:
+    """(what can be told a token was refused, what gives tokens): google-auth credentials
+    are wrapped so a 401 can force a refresh; a plain provider (tests) is used as it is."""
+    if isinstance(source, google.auth.credentials.Credentials):
+        credentials = CredentialsToken(source, session)
+        return credentials, credentials
+    return None, source
 
 
 class CredentialsToken:

@@ -37,13 +37,17 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 
 import google.auth.credentials
 import requests
 
 from adapters.http import error_for, json_object
-from adapters.meet.client import DEFAULT_TIMEOUT, CredentialsToken, describe_error
+from adapters.meet.client import (
+    DEFAULT_TIMEOUT,
+    TokenProvider,
+    describe_error,
+    token_source,
+)
 from connector.clock import Clock, SystemClock
 from connector.errors import (
     InvalidRequest,
@@ -64,8 +68,6 @@ GRANT_HINT = (
     "and the impersonated user must be a Workspace admin who can read users"
 )
 
-TokenProvider = Callable[[], str]
-
 
 class DirectoryClient:
     """`users.get` for one thing only: a Meet user's primary e-mail, cached per process."""
@@ -81,13 +83,7 @@ class DirectoryClient:
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self._session = session or requests.Session()
-        source = credentials_or_token_provider
-        self._token: TokenProvider
-        if isinstance(source, google.auth.credentials.Credentials):
-            self._credentials: CredentialsToken | None = CredentialsToken(source, self._session)
-            self._token = self._credentials
-        else:
-            self._credentials, self._token = None, source
+        self._credentials, self._token = token_source(credentials_or_token_provider, self._session)
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._clock = clock or SystemClock()
