@@ -19,7 +19,6 @@ from connector.clock import SystemClock
 from connector.errors import AdapterError, RateLimited, Unauthorized
 from connector.services import build_host
 from connector.settings import Settings
-from connector.staff_alerts import watched
 from connector.store.db import Store
 from connector.store.models import SyncCursor
 from connector.sync import Syncer
@@ -46,7 +45,7 @@ def sync(ctx: Ctx, host_name: str | None, full: bool, streams: tuple[str, ...]) 
     if not host.streams():
         click.echo(f"{host.name}: no streams to sync")
         return
-    syncer = Syncer(store, settings, watched(host, store, settings, clock), clock)
+    syncer = Syncer(store, settings, host, clock)
     reports = syncer.run(full=full, streams=streams)
     for report in reports:
         click.echo(report_line(report))

@@ -18,7 +18,6 @@ from adapters.base import HostSystem
 from connector.checks import run_checks
 from connector.clock import Clock
 from connector.settings import Settings
-from connector.staff_alerts import watched
 from connector.state import insert_ignore
 from connector.store.db import Store
 from connector.store.models import JobRun
@@ -76,8 +75,7 @@ class Scheduler:
             return False
         from connector.sync import Syncer  # the sync engine is only needed with a host
 
-        host = watched(self._host, self._store, self._settings, self._clock)
-        reports = Syncer(self._store, self._settings, host, self._clock).run()
+        reports = Syncer(self._store, self._settings, self._host, self._clock).run()
         self._finish(claimed, {r.stream: _summary(r) for r in reports})
         return True
 

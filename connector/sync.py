@@ -28,7 +28,9 @@ from sqlalchemy.orm import Session
 
 from adapters.base import STREAMS, HostRecord, HostSystem, Page
 from connector.clock import Clock
+from connector.errors import AdapterError
 from connector.settings import Settings
+from connector.staff_alerts import raise_staff_alert
 from connector.state import insert_ignore
 from connector.store.db import Store
 from connector.store.models import SyncDeferred
@@ -131,6 +133,8 @@ class Syncer:
                 report.records,
                 type(exc).__name__,
             )
+            if isinstance(exc, AdapterError) and exc.alert_staff:  # e.g. a spent daily limit
+                raise_staff_alert(self._store, self._settings, self._clock, self._host.name, exc)
             self._runs.close(run_id, report, exc)
             return report
         if newest is not None:
