@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from connector.clock import FrozenClock
 from connector.settings import Settings, parse_settings
+from connector.store.db import Store
 from webhooks.zoom import sign
 
 PG_URL = os.environ.get("CONNECTOR_TEST_DATABASE_URL")
@@ -120,3 +122,9 @@ def items(client: FlaskClient, kind: str, **query: Any) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.json
     result: list[dict[str, Any]] = response.json[f"{kind}s"]
     return result
+
+
+def count(store: Store, model: Any, *where: Any) -> int:
+    """How many rows of `model` match `where`."""
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from connector.clock import FrozenClock
 from connector.demo import recording_payload
@@ -46,6 +46,7 @@ from tests.support import (
     SAFEGUARDING,
     SAFEGUARDING_TOKEN,
     START,
+    count,
     items,
     make_pairing,
     send_zoom,
@@ -65,11 +66,6 @@ REDACTED_TITLE = "Confidential item for the safeguarding lead"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def count(store: Store, model: Any, *where: Any) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def audit_rows(store: Store, action: str) -> list[AuditEntry]:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.app import create_app
@@ -60,6 +60,7 @@ from tests.support import (
     COORDINATOR,
     SAFEGUARDING,
     VETTING_STEPS,
+    count,
     items,
     make_pairing,
     make_settings,
@@ -73,11 +74,6 @@ RULE_IDS = [rule.id for rule in PERIODIC]
 def utc(text: str) -> datetime:
     """'2026-11-28T11:00' → an aware UTC datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def count(store: Store, model: Any, *where: Any) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def outbox_keys(store: Store, rule_id: str | None = None) -> set[str]:

@@ -28,7 +28,7 @@ import pytest
 import responses
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from connector.cli import main
 from connector.clock import FrozenClock
@@ -36,7 +36,7 @@ from connector.demo import recording_payload
 from connector.services import Services
 from connector.store.db import Store, make_engine, schema_revisions
 from connector.store.models import AuditEntry, InboxEvent, LocalItem, OutboxItem, Recording
-from tests.support import BACKENDS, PG_URL, TEST_ENV, make_pairing, send_zoom
+from tests.support import BACKENDS, PG_URL, TEST_ENV, count, make_pairing, send_zoom
 
 MEETING_ID = "81234567890"
 UUID = "p1s1AAAAAA=="
@@ -66,11 +66,6 @@ def cli(config: Path, *args: str) -> Result:
     """Run the command line in-process, with the variables the config refers to set."""
     env: dict[str, str | None] = {**TEST_ENV, "CONNECTOR_CONFIG": None}
     return CliRunner(env=env).invoke(main, ["--config", str(config), *args], catch_exceptions=False)
-
-
-def count(store: Store, model: Any, *where: Any) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def audit_rows(store: Store, action: str) -> list[AuditEntry]:

@@ -29,7 +29,7 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 from responses import matchers
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from adapters.meet import BASE_URL, DirectoryClient, MeetClient
 from adapters.meet.directory import DIRECTORY_URL
@@ -39,7 +39,7 @@ from connector.clock import FrozenClock
 from connector.services import Services
 from connector.store.db import Store
 from connector.store.models import InboxEvent, Meeting, OutboxItem
-from tests.support import make_settings
+from tests.support import count, make_settings
 from tests.webhooks.meet_helpers import (
     P1,
     RECORD,
@@ -120,11 +120,6 @@ def attendance(store: Store) -> dict[str, int]:
     with store.session() as session:
         meeting = session.scalars(select(Meeting).where(Meeting.instance_uuid == RECORD)).one()
         return {p.email: p.attended_seconds for p in meeting.participants}
-
-
-def count(store: Store, model: Any, *where: Any) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def test_an_event_is_stored_and_acknowledged_without_a_google_call(

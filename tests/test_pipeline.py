@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from connector import runner as runner_module
 from connector.app import create_app
@@ -39,7 +39,7 @@ from connector.store.models import (
     OutboxItem,
     Recording,
 )
-from tests.support import ZOOM_SECRET, items, make_pairing, make_settings, send_zoom
+from tests.support import ZOOM_SECRET, count, items, make_pairing, make_settings, send_zoom
 
 MEETING_ID = "81234567890"
 UUID = "p1s1AAAAAA=="
@@ -55,11 +55,6 @@ def recorded(download: str = "AAAA") -> dict[str, Any]:
     return recording_payload(
         MEETING_ID, UUID, "2026-11-02T13:01:00Z", ["rec-1", "rec-2"], download=download
     )
-
-
-def count(store: Store, model: Any, *where: Any) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 # --------------------------------------------------------------------------- the core case

@@ -29,7 +29,7 @@ import pytest
 import responses
 from flask.testing import FlaskClient
 from responses import matchers
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from adapters.teams import GRAPH_URL, GraphClient
 from adapters.teams.client import LOGIN_URL
@@ -39,7 +39,7 @@ from connector.clock import FrozenClock
 from connector.services import Services
 from connector.store.db import Store
 from connector.store.models import InboxEvent, Meeting, OutboxItem
-from tests.support import make_settings
+from tests.support import count, make_settings
 from tests.test_convergence import call_record
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "teams"
@@ -103,11 +103,6 @@ def attendance(store: Store) -> dict[str, int]:
     with store.session() as session:
         meeting = session.scalars(select(Meeting).where(Meeting.instance_uuid == RECORD_ID)).one()
         return {p.email: p.attended_seconds for p in meeting.participants}
-
-
-def count(store: Store, model: Any, *where: Any) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def test_a_notification_is_stored_and_acknowledged_without_a_graph_call(
